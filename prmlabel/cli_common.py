@@ -1,0 +1,74 @@
+"""What every stage command shares: config composition, error reporting, the end-of-stage summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import typer
+
+from prmlabel.config import ConfigError, compose_config, fingerprint, to_container, to_yaml
+from prmlabel.store import StoreError, parse_shard_spec
+
+OVERRIDES_HELP = "Hydra overrides, key=value (e.g. sampling.temperature=1.0); see --show-config for the keys."
+
+
+class UserError(Exception):
+    """An error the user can fix; printed without a traceback."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from prmlabel.records import InputError
+
+    return (ConfigError, StoreError, UserError, InputError, FileNotFoundError)
+
+
+def run_configured_stage(
+    stage_name: str, stage_cls: Any, overrides: list[str], options: dict[str, Any], show_config: bool
+) -> Any:
+    """Compose the config, check required keys, run the stage; user errors exit with a message."""
+    from prmlabel.stages.runner import run_stage
+
+    try:
+        if options.get("runtime.shard") and options.get("num_shards") is None:
+            # --shard I/N alone implies N shards.
+            options = {**options, "num_shards": parse_shard_spec(options["runtime.shard"])[1]}
+        cfg = to_container(compose_config(stage_name, overrides, options))
+        if show_config:
+            typer.echo(to_yaml(cfg), nl=False)
+            return None
+        for key in ("input", "output"):
+            if not cfg.get(key):
+                raise UserError(f"--{key} is required (or {key}=... as an override); see `prmlabel {stage_name} --help`")
+        stage = stage_cls(cfg, fingerprint(cfg))
+        try:
+            return run_stage(stage, cfg, cfg["output"])
+        finally:
+            stage.close()
+    except _user_errors() as exc:
+        fail(str(exc))
+    except ValueError as exc:  # bad option values found while building the stage
+        fail(str(exc))
+
+
+def print_summary(stage: str, summary: Any, rows: dict[str, Any]) -> None:
+    """A small aligned table on stderr-free stdout: what went in, what came out, cost and where."""
+    totals = summary.totals()
+    lines: dict[str, Any] = dict(rows)
+    lines["shards"] = (
+        f"{len(summary.shards_run)} run, {len(summary.shards_skipped)} already done, of {summary.shards_total}"
+    )
+    lines["time"] = f"{summary.seconds:.1f} s"
+    if totals["rows_rejected"]:
+        lines["rejects"] = f"{totals['rows_rejected']} rows, see {summary.output}/rejects/"
+    lines["output"] = summary.output
+    width = max(len(k) for k in lines)
+    typer.echo(f"\n{stage} summary")
+    for key, value in lines.items():
+        typer.echo(f"  {key:<{width}}  {value}")
+    sys.stdout.flush()

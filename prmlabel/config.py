@@ -1,0 +1,84 @@
+"""Stage configs: Hydra composition, the resolved config, and its fingerprint.
+
+Each stage has a YAML file in ``prmlabel/conf``. A command line composes it with the user's
+trailing ``key=value`` overrides (Hydra's grammar), then applies the typed CLI options on top.
+The fingerprint hashes the resolved config without the keys that cannot change the output
+(``runtime.*``, the output path), so a re-run with another batch size resumes, while a re-run
+with another seed is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+CONF_DIR = Path(__file__).parent / "conf"
+
+# Keys that describe how a run executes, not what it writes.
+RUNTIME_KEYS = ("runtime", "output")
+
+
+class ConfigError(ValueError):
+    """A config the user must fix; the message says how."""
+
+
+def compose_config(stage: str, overrides: list[str], options: dict[str, Any] | None = None) -> DictConfig:
+    """Compose ``conf/<stage>.yaml`` with Hydra overrides, then set ``options`` (dotted keys)."""
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR.resolve()), version_base=None):
+            cfg = compose(config_name=stage, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(
+            f"cannot apply overrides {overrides}: {exc}\n"
+            f"Overrides are key=value with keys from `prmlabel {stage} --show-config`; "
+            f"use +key=value to add a new key."
+        ) from exc
+    OmegaConf.set_struct(cfg, False)
+    for key, value in (options or {}).items():
+        if value is not None:
+            OmegaConf.update(cfg, key, value, merge=False)
+    return cfg
+
+
+def to_container(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def fingerprint_view(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
+
+
+def fingerprint(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the config without its runtime-only keys."""
+    canon = json.dumps(fingerprint_view(config), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(config, dict):
+        out: dict[str, Any] = {}
+        for key, value in config.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): config}
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Human-readable differences between two configs' fingerprinted parts."""
+    a, b = flatten(fingerprint_view(old)), flatten(fingerprint_view(new))
+    lines = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, "<unset>") != b.get(key, "<unset>"):
+            lines.append(f"{key}: {a.get(key, '<unset>')!r} -> {b.get(key, '<unset>')!r}")
+    return lines
+
+
+def to_yaml(config: dict[str, Any]) -> str:
+    return OmegaConf.to_yaml(OmegaConf.create(config))

@@ -1,0 +1,89 @@
+"""Arrow schemas of each stage's rows, with a schema version.
+
+The schema is explicit so that every shard of a folder has identical column types (an inferred
+schema changes with the data: an all-null column becomes ``null`` in one shard and ``string`` in
+another, and DuckDB then refuses to read the folder as one table).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+SAMPLING = pa.struct(
+    [
+        ("temperature", pa.float64()),
+        ("top_p", pa.float64()),
+        ("max_tokens", pa.int32()),
+        ("stop", pa.list_(pa.string())),
+    ]
+)
+
+PROVENANCE = pa.struct(
+    [
+        ("backend", pa.string()),
+        ("model", pa.string()),
+        ("model_hash", pa.string()),
+        ("backend_version", pa.string()),
+        ("prmlabel_version", pa.string()),
+        ("config_fingerprint", pa.string()),
+    ]
+)
+
+# A problem with a reference answer. ``meta`` is a JSON object (as text) of the source row's other
+# fields, so nothing from the input is lost.
+PROBLEM_FIELDS: list[pa.Field] = [
+    pa.field("problem_id", pa.string(), nullable=False),
+    pa.field("question", pa.string(), nullable=False),
+    pa.field("reference_answer", pa.string()),
+    pa.field("domain", pa.string()),
+    pa.field("source", pa.string()),
+    pa.field("meta", pa.string()),
+]
+PROBLEMS = pa.schema(PROBLEM_FIELDS, metadata={"prmlabel.schema": "problems", "prmlabel.schema_version": SCHEMA_VERSION})
+
+# One response to a problem, split into steps. ``"".join(steps) == response`` always: each step
+# keeps the separator that follows it, so a prefix of steps is exactly the text the model wrote.
+ROLLOUT_FIELDS: list[pa.Field] = PROBLEM_FIELDS + [
+    pa.field("response_id", pa.string(), nullable=False),
+    pa.field("sample_index", pa.int32()),
+    pa.field("policy", pa.string()),
+    pa.field("steps", pa.list_(pa.string())),
+    pa.field("step_split", pa.string()),
+    pa.field("response", pa.string()),
+    pa.field("final_answer", pa.string()),
+    pa.field("is_correct", pa.bool_()),
+    pa.field("finish_reason", pa.string()),
+    pa.field("sampling", SAMPLING),
+    pa.field("seed", pa.int64()),
+    pa.field("prompt_tokens", pa.int64()),
+    pa.field("completion_tokens", pa.int64()),
+    pa.field("gold_first_error", pa.int32()),
+    pa.field("provenance", PROVENANCE),
+]
+ROLLOUTS = pa.schema(ROLLOUT_FIELDS, metadata={"prmlabel.schema": "rollouts", "prmlabel.schema_version": SCHEMA_VERSION})
+
+# A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
+REJECT_FIELDS: list[pa.Field] = [
+    pa.field("file", pa.string()),
+    pa.field("row", pa.int64()),
+    pa.field("field", pa.string()),
+    pa.field("reason", pa.string()),
+    pa.field("problem_id", pa.string()),
+    pa.field("raw", pa.string()),
+]
+REJECTS = pa.schema(REJECT_FIELDS, metadata={"prmlabel.schema": "rejects", "prmlabel.schema_version": SCHEMA_VERSION})
+
+SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "rejects": REJECTS}
+
+
+def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Build a table with exactly ``schema``; a missing column is all null, an extra key an error."""
+    names = set(schema.names)
+    for i, row in enumerate(rows):
+        extra = set(row) - names
+        if extra:
+            raise ValueError(f"row {i} has fields not in the {schema.metadata[b'prmlabel.schema'].decode()} schema: {sorted(extra)}")
+    columns = {name: [row.get(name) for row in rows] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)

@@ -1,0 +1,159 @@
+"""`prmlabel generate`: problems -> rollouts (``--samples`` responses per problem).
+
+Each problem becomes one backend request for k = samples completions of an empty prefix; sample j
+of a problem draws with seed ``derive_seed(seed, problem_id) + j`` (vLLM's ``n > 1`` rule), so a
+shard's rows do not depend on batch size, shard count or which other problems ran beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tqdm import tqdm
+
+from prmlabel import __version__
+from prmlabel.answers import check_answer
+from prmlabel.backends import Backend, GenerationRequest, Sampling, load_backend
+from prmlabel.problems import PRESETS, FieldMap, load_problems
+from prmlabel.schema import ROLLOUTS
+from prmlabel.seeds import derive_seed
+from prmlabel.stages.runner import ShardOutput, StageInputs
+from prmlabel.steps import StepSplit, split_steps
+from prmlabel.synthetic.truth import gold_first_error_for
+
+
+def fieldmap_from_config(config: dict[str, Any]) -> tuple[FieldMap, str | None]:
+    preset = config.get("preset")
+    if preset:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
+        return PRESETS[preset], preset
+    fields = {k: v for k, v in (config.get("fields") or {}).items() if v is not None or k in ("id", "answer")}
+    return FieldMap(**fields), None
+
+
+class GenerateStage:
+    name = "generate"
+    schema = ROLLOUTS
+
+    def __init__(self, config: dict[str, Any], fingerprint: str):
+        self.config = config
+        self.fingerprint = fingerprint
+        self.split = StepSplit.parse(config["steps"]["split"])
+        sampling = config["sampling"]
+        self.sampling = Sampling(
+            temperature=float(sampling["temperature"]), top_p=float(sampling["top_p"]),
+            max_tokens=int(sampling["max_tokens"]), stop=tuple(sampling.get("stop") or ()),
+        )
+        self._backend: Backend | None = None
+        self.loaded_rows_in = 0
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:  # only built when some shard has work to do
+            spec = self.config["backend"]
+            self._backend = load_backend(spec["name"], model=spec.get("model"), **(spec.get("options") or {}))
+        return self._backend
+
+    def load(self) -> StageInputs:
+        fieldmap, preset = fieldmap_from_config(self.config)
+        loaded = load_problems(self.config["input"], fieldmap, source=preset)
+        self.loaded_rows_in = loaded.rows_in
+        return StageInputs(
+            items=[(p["problem_id"], p) for p in loaded.problems],
+            rejects=[(r.get("problem_id") or f"{r['file']}:{r['row']}", r) for r in loaded.rejects],
+            rows_in=loaded.rows_in,
+        )
+
+    def sort_key(self, row: dict[str, Any]) -> Any:
+        return (row["problem_id"], row["sample_index"])
+
+    def process(self, items: list[dict[str, Any]], progress: tqdm) -> ShardOutput:
+        samples = int(self.config["samples"])
+        batch_size = int((self.config.get("runtime") or {}).get("batch_size") or 64)
+        template = self.config["prompt"]["template"]
+        system = self.config["prompt"].get("system")
+        rows: list[dict[str, Any]] = []
+        cost = {"rollouts": 0, "prompt_tokens": 0, "completion_tokens": 0, "backend_calls": 0, "backend_seconds": 0.0}
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            requests = [
+                GenerationRequest(
+                    question=template.format(question=p["question"]), prefix="", k=samples,
+                    sampling=self.sampling, seed=derive_seed(self.config["seed"], p["problem_id"]), system=system,
+                )
+                for p in batch
+            ]
+            results = self.backend.generate(requests)
+            cost["backend_calls"] += 1
+            provenance = self._provenance()
+            for problem, request, result in zip(batch, requests, results, strict=True):
+                cost["backend_seconds"] += result.seconds
+                for j, completion in enumerate(result.completions):
+                    rows.append(self._row(problem, request, j, completion, provenance))
+                    cost["rollouts"] += 1
+                    cost["prompt_tokens"] += completion.prompt_tokens
+                    cost["completion_tokens"] += completion.completion_tokens
+                progress.update(1)
+        cost["backend_seconds"] = round(cost["backend_seconds"], 3)
+        cost["correct"] = sum(1 for r in rows if r["is_correct"])
+        return ShardOutput(rows=rows, rejects=[], rows_out=len(items), cost=cost)
+
+    def _provenance(self) -> dict[str, Any]:
+        prov = dict(self.backend.provenance())
+        return {
+            "backend": prov.get("backend", self.config["backend"]["name"]),
+            "model": prov.get("model", ""),
+            "model_hash": prov.get("model_hash", ""),
+            "backend_version": prov.get("backend_version", ""),
+            "prmlabel_version": __version__,
+            "config_fingerprint": self.fingerprint,
+        }
+
+    def _row(self, problem: dict[str, Any], request: GenerationRequest, j: int, completion: Any,
+             provenance: dict[str, Any]) -> dict[str, Any]:
+        text = completion.text
+        steps = split_steps(text, self.split)
+        domain = problem.get("domain") or "math"
+        check = check_answer(text, problem.get("reference_answer"), domain=domain)
+        # A truncated or failed completion never counts as correct (an anchor's bug).
+        is_correct = check.is_correct and completion.finish_reason == "stop"
+        return {
+            **problem,
+            "response_id": f"{problem['problem_id']}/r{j}",
+            "sample_index": j,
+            "policy": provenance["model"],
+            "steps": steps,
+            "step_split": self.split.describe(),
+            "response": text,
+            "final_answer": check.final_answer,
+            "is_correct": is_correct,
+            "finish_reason": completion.finish_reason,
+            "sampling": self.sampling.to_dict(),
+            "seed": request.seed + j,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "gold_first_error": gold_first_error_for(problem, steps),
+            "provenance": provenance,
+        }
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
+    cost = totals["cost"]
+    rollouts = cost.get("rollouts", 0)
+    return {
+        "problems in": totals["rows_in"],
+        "problems rejected": totals["rows_rejected"],
+        "responses": totals["rows_written"],
+        "accuracy": f"{cost.get('correct', 0) / rollouts:.3f}" if rollouts else "n/a",
+        "prompt tokens": int(cost.get("prompt_tokens", 0)),
+        "generated tokens": int(cost.get("completion_tokens", 0)),
+    }
+
+
+__all__ = ["GenerateStage", "summary_rows", "json"]

@@ -1,0 +1,129 @@
+"""Drive a stage over its shards: partition inputs, skip finished shards, write, summarise.
+
+The runner knows shards and folders; a stage knows how to turn one shard's inputs into rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from prmlabel.config import fingerprint
+from prmlabel.schema import table_from_rows
+from prmlabel.store import ShardRecord, ShardStore, StoreError, parse_shard_spec, shard_of
+
+
+@dataclass
+class StageInputs:
+    """Everything a stage reads: work items and input rejects, each with its shard key."""
+
+    items: list[tuple[str, Any]]
+    rejects: list[tuple[str, dict[str, Any]]]
+    rows_in: int
+
+
+@dataclass
+class ShardOutput:
+    rows: list[dict[str, Any]]
+    rejects: list[dict[str, Any]]
+    rows_out: int  # input units that produced rows (problems, for generate)
+    cost: dict[str, Any] = field(default_factory=dict)
+
+
+class Stage(Protocol):
+    name: str
+    schema: pa.Schema
+
+    def load(self) -> StageInputs: ...
+
+    def process(self, items: list[Any], progress: tqdm) -> ShardOutput: ...
+
+    def sort_key(self, row: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class RunSummary:
+    output: str
+    fingerprint: str
+    shards_total: int
+    shards_run: list[int]
+    shards_skipped: list[int]
+    records: list[ShardRecord]
+    seconds: float
+
+    def totals(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rows_in": 0, "rows_out": 0, "rows_rejected": 0, "rows_written": 0}
+        cost: dict[str, float] = {}
+        for rec in self.records:
+            for key in out:
+                out[key] += getattr(rec, key)
+            for key, value in rec.cost.items():
+                if isinstance(value, int | float):
+                    cost[key] = cost.get(key, 0) + value
+        out["cost"] = cost
+        return out
+
+
+def resolve_shards(config: dict[str, Any]) -> tuple[int, int | None]:
+    """(num_shards, only_shard) from ``num_shards`` and ``runtime.shard``."""
+    num_shards = int(config.get("num_shards") or 1)
+    spec = (config.get("runtime") or {}).get("shard")
+    if spec in (None, ""):
+        return num_shards, None
+    index, total = parse_shard_spec(str(spec))
+    if total != num_shards:
+        raise StoreError(
+            f"--shard {spec} names {total} shards but num_shards is {num_shards}; "
+            f"pass --num-shards {total} (every task of an array must use the same count)"
+        )
+    return num_shards, index
+
+
+def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
+    started = time.perf_counter()
+    num_shards, only_shard = resolve_shards(config)
+    runtime = config.get("runtime") or {}
+    fp = fingerprint(config)
+    store = ShardStore(output)
+    targets = [only_shard] if only_shard is not None else list(range(num_shards))
+    run: list[int] = []
+    skipped: list[int] = []
+    with store.open(stage.name, config, fp, num_shards, only_shard, bool(runtime.get("overwrite"))):
+        todo = [i for i in targets if not store.is_done(i)]
+        skipped = [i for i in targets if i not in todo]
+        if todo:
+            inputs = stage.load()
+            items_by_shard: dict[int, list[Any]] = {i: [] for i in todo}
+            rejects_by_shard: dict[int, list[dict[str, Any]]] = {i: [] for i in todo}
+            for key, item in inputs.items:
+                shard = shard_of(key, num_shards)
+                if shard in items_by_shard:
+                    items_by_shard[shard].append(item)
+            for key, reject in inputs.rejects:
+                shard = shard_of(key, num_shards)
+                if shard in rejects_by_shard:
+                    rejects_by_shard[shard].append(reject)
+            total = sum(len(v) for v in items_by_shard.values())
+            with tqdm(total=total, desc=f"{stage.name}", unit="item", disable=not runtime.get("progress", True),
+                      dynamic_ncols=True, leave=False) as bar:
+                for index in todo:
+                    shard_started = time.perf_counter()
+                    items = items_by_shard[index]
+                    out = stage.process(items, bar)
+                    rows = sorted(out.rows, key=stage.sort_key)
+                    rejects = rejects_by_shard[index] + out.rejects
+                    store.write_shard(
+                        index, table_from_rows(rows, stage.schema), rejects,
+                        rows_in=len(items) + len(rejects_by_shard[index]), rows_out=out.rows_out,
+                        seconds=time.perf_counter() - shard_started, cost=out.cost,
+                    )
+                    run.append(index)
+        records = [r for r in (store.read_record(i) for i in targets) if r is not None]
+    return RunSummary(
+        output=str(store.root), fingerprint=fp, shards_total=num_shards, shards_run=run,
+        shards_skipped=skipped, records=records, seconds=time.perf_counter() - started,
+    )
