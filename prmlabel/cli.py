@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from prmlabel import __version__
-from prmlabel.cli_common import OVERRIDES_HELP, fail, print_summary, run_configured_stage
+from prmlabel.cli_common import OVERRIDES_HELP, examples, fail, print_summary, run_configured_stage
 
 app = typer.Typer(
     name="prmlabel",
@@ -42,17 +42,19 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 @app.command(
     context_settings={"allow_extra_args": False},
-    epilog=(
-        "Examples:\n\n"
-        "  prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8 --num-shards 4\n\n"
-        "  prmlabel generate -i gsm8k/test.jsonl --preset gsm8k -o runs/gsm/rollouts --backend llamacpp\n\n"
-        "  prmlabel generate -i p.jsonl -o out sampling.temperature=1.0 sampling.max_tokens=2048\n\n"
-        "  prmlabel generate -i p.jsonl -o out --shard 3/8 --num-shards 8   # one task of a cluster array"
+    epilog=examples(
+        "prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8 --num-shards 4",
+        "prmlabel generate -i gsm8k/test.jsonl --preset gsm8k -o runs/gsm/rollouts --backend llamacpp",
+        "prmlabel generate -i p.jsonl -o out sampling.temperature=1.0 sampling.max_tokens=2048",
+        "prmlabel generate -i p.jsonl -o out --shard 3/8      # one task of a cluster array",
+        "prmlabel generate --show-config                       # every key you can override",
     ),
 )
 def generate(
     overrides: list[str] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
-    input: Path = typer.Option(None, "--input", "-i", help="Problems: JSONL, JSON, Parquet, CSV or a HF datasets folder."),
+    input: Path = typer.Option(
+        None, "--input", "-i", help="Problems: JSONL, JSON, Parquet, CSV or a HF datasets folder."
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Output folder of rollout shards."),
     preset: str = typer.Option(None, help="Field mapping preset: gsm8k, math, math500, processbench, folio, prontoqa."),
     backend: str = typer.Option(None, help="Policy engine: synthetic, llamacpp, openai, vllm."),
@@ -78,11 +80,20 @@ def generate(
     from prmlabel.stages.generate import GenerateStage, summary_rows
 
     options: dict[str, Any] = {
-        "input": str(input) if input else None, "output": str(output) if output else None,
-        "preset": preset, "backend.name": backend, "backend.model": model, "samples": samples,
-        "seed": seed, "num_shards": num_shards, "runtime.shard": shard,
-        "fields.question": question_field, "fields.answer": answer_field, "fields.id": id_field,
-        "runtime.batch_size": batch_size, "runtime.overwrite": overwrite or None,
+        "input": str(input) if input else None,
+        "output": str(output) if output else None,
+        "preset": preset,
+        "backend.name": backend,
+        "backend.model": model,
+        "samples": samples,
+        "seed": seed,
+        "num_shards": num_shards,
+        "runtime.shard": shard,
+        "fields.question": question_field,
+        "fields.answer": answer_field,
+        "fields.id": id_field,
+        "runtime.batch_size": batch_size,
+        "runtime.overwrite": overwrite or None,
         "runtime.progress": False if no_progress else None,
     }
     summary = run_configured_stage("generate", GenerateStage, overrides or [], options, show_config)
@@ -92,12 +103,10 @@ def generate(
 
 @app.command(
     name="import",
-    epilog=(
-        "Examples:\n\n"
-        "  prmlabel import -i processbench/gsm8k.json --preset processbench -o runs/pb/rollouts\n\n"
-        "  prmlabel import -i bigbench_mistake/word_sorting.jsonl --preset bigbench_mistake -o runs/bbm/rollouts\n\n"
-        "  prmlabel import -i mine.jsonl -o runs/mine/rollouts fields.question=prompt fields.steps=steps "
-        "fields.label=first_wrong"
+    epilog=examples(
+        "prmlabel import -i processbench/gsm8k.json --preset processbench -o runs/pb/rollouts",
+        "prmlabel import -i bigbench_mistake/word_sorting.jsonl --preset bigbench_mistake -o runs/bbm/rollouts",
+        "prmlabel import -i mine.jsonl -o runs/mine/rollouts fields.question=prompt fields.label=first_wrong",
     ),
 )
 def import_(
@@ -119,9 +128,13 @@ def import_(
     from prmlabel.stages.import_responses import ImportStage, summary_rows
 
     options: dict[str, Any] = {
-        "input": str(input) if input else None, "output": str(output) if output else None,
-        "preset": preset, "num_shards": num_shards, "runtime.shard": shard,
-        "runtime.overwrite": overwrite or None, "runtime.progress": False if no_progress else None,
+        "input": str(input) if input else None,
+        "output": str(output) if output else None,
+        "preset": preset,
+        "num_shards": num_shards,
+        "runtime.shard": shard,
+        "runtime.overwrite": overwrite or None,
+        "runtime.progress": False if no_progress else None,
     }
     summary = run_configured_stage("import", ImportStage, overrides or [], options, show_config)
     if summary is not None:
@@ -130,7 +143,7 @@ def import_(
 
 @synthetic_app.command(
     "problems",
-    epilog="Example:\n\n  prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl",
+    epilog=examples("prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl"),
 )
 def synthetic_problems(
     count: int = typer.Option(200, help="Number of problems."),

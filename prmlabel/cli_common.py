@@ -13,6 +13,11 @@ from prmlabel.store import StoreError, parse_shard_spec
 OVERRIDES_HELP = "Hydra overrides, key=value (e.g. sampling.temperature=1.0); see --show-config for the keys."
 
 
+def examples(*commands: str) -> str:
+    """An epilog of example commands that click prints as written (\\b stops re-wrapping)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {c}" for c in commands)
+
+
 class UserError(Exception):
     """An error the user can fix; printed without a traceback."""
 
@@ -44,7 +49,9 @@ def run_configured_stage(
             return None
         for key in ("input", "output"):
             if not cfg.get(key):
-                raise UserError(f"--{key} is required (or {key}=... as an override); see `prmlabel {stage_name} --help`")
+                raise UserError(
+                    f"--{key} is required (or {key}=... as an override); see `prmlabel {stage_name} --help`"
+                )
         stage = stage_cls(cfg, fingerprint(cfg))
         try:
             return run_stage(stage, cfg, cfg["output"])

@@ -41,7 +41,9 @@ PROBLEM_FIELDS: list[pa.Field] = [
     pa.field("source", pa.string()),
     pa.field("meta", pa.string()),
 ]
-PROBLEMS = pa.schema(PROBLEM_FIELDS, metadata={"prmlabel.schema": "problems", "prmlabel.schema_version": SCHEMA_VERSION})
+PROBLEMS = pa.schema(
+    PROBLEM_FIELDS, metadata={"prmlabel.schema": "problems", "prmlabel.schema_version": SCHEMA_VERSION}
+)
 
 # One response to a problem, split into steps. ``"".join(steps) == response`` always: each step
 # keeps the separator that follows it, so a prefix of steps is exactly the text the model wrote.
@@ -62,7 +64,9 @@ ROLLOUT_FIELDS: list[pa.Field] = PROBLEM_FIELDS + [
     pa.field("gold_first_error", pa.int32()),
     pa.field("provenance", PROVENANCE),
 ]
-ROLLOUTS = pa.schema(ROLLOUT_FIELDS, metadata={"prmlabel.schema": "rollouts", "prmlabel.schema_version": SCHEMA_VERSION})
+ROLLOUTS = pa.schema(
+    ROLLOUT_FIELDS, metadata={"prmlabel.schema": "rollouts", "prmlabel.schema_version": SCHEMA_VERSION}
+)
 
 # A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
 REJECT_FIELDS: list[pa.Field] = [
@@ -84,6 +88,8 @@ def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
     for i, row in enumerate(rows):
         extra = set(row) - names
         if extra:
-            raise ValueError(f"row {i} has fields not in the {schema.metadata[b'prmlabel.schema'].decode()} schema: {sorted(extra)}")
+            raise ValueError(
+                f"row {i} has fields not in the {schema.metadata[b'prmlabel.schema'].decode()} schema: {sorted(extra)}"
+            )
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)

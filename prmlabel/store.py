@@ -114,8 +114,13 @@ class ShardStore:
     # -- opening: fingerprint and locks -----------------------------------------------------
     @contextmanager
     def open(
-        self, stage: str, config: dict[str, Any], fingerprint: str, num_shards: int,
-        only_shard: int | None = None, overwrite: bool = False,
+        self,
+        stage: str,
+        config: dict[str, Any],
+        fingerprint: str,
+        num_shards: int,
+        only_shard: int | None = None,
+        overwrite: bool = False,
     ) -> Iterator[ShardStore]:
         """Check or write the manifest and hold the folder's lock for the duration.
 
@@ -214,8 +219,14 @@ class ShardStore:
         return ShardRecord(**json.loads(path.read_text(encoding="utf-8")))
 
     def write_shard(
-        self, index: int, table: pa.Table, rejects: list[dict[str, Any]], rows_in: int, rows_out: int,
-        seconds: float, cost: dict[str, Any],
+        self,
+        index: int,
+        table: pa.Table,
+        rejects: list[dict[str, Any]],
+        rows_in: int,
+        rows_out: int,
+        seconds: float,
+        cost: dict[str, Any],
     ) -> ShardRecord:
         """Write one shard's rows and rejects, then its record (the commit point).
 
@@ -228,8 +239,14 @@ class ShardStore:
         size = write_parquet_atomic(table, self.shard_path(index))
         size += write_parquet_atomic(table_from_rows(rejects, REJECTS), self.rejects_path(index))
         record = ShardRecord(
-            shard=index, rows_in=rows_in, rows_out=rows_out, rows_rejected=len(rejects),
-            rows_written=table.num_rows, bytes=size, seconds=round(seconds, 3), cost=cost,
+            shard=index,
+            rows_in=rows_in,
+            rows_out=rows_out,
+            rows_rejected=len(rejects),
+            rows_written=table.num_rows,
+            bytes=size,
+            seconds=round(seconds, 3),
+            cost=cost,
         )
         write_text_atomic(json.dumps(record.__dict__, indent=2, sort_keys=True) + "\n", self.record_path(index))
         return record

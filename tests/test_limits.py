@@ -111,3 +111,26 @@ def test_default_pool_shared() -> None:
     assert p is default_pool()
     assert p.timeout == 5
     assert p.call(_add, 20, 22).value == 42
+
+
+def _default_pool_in_child(queue) -> None:  # type: ignore[no-untyped-def]
+    import prmlabel.limits as limits
+
+    inherited = limits._default
+    fresh = default_pool()
+    queue.put((fresh is not inherited, fresh.call(_add, 5, 6).value))
+
+
+def test_default_pool_recreated_after_fork() -> None:
+    import multiprocessing
+
+    parent = default_pool()
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    child = ctx.Process(target=_default_pool_in_child, args=(q,))
+    child.start()
+    recreated, value = q.get(timeout=30)
+    child.join(timeout=30)
+    assert recreated and value == 11
+    # The child's exit must not have killed the parent's workers.
+    assert parent.call(_add, 1, 1).value == 2

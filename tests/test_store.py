@@ -34,8 +34,15 @@ def test_parse_shard_spec():
 def test_write_shard_is_atomic_and_recorded(tmp_path):
     store = ShardStore(tmp_path / "out")
     with store.open("t", CONFIG, "fp1", num_shards=1):
-        record = store.write_shard(0, table_from_rows(_rows(3), PROBLEMS), [], rows_in=3, rows_out=3,
-                                   seconds=0.5, cost={"rollouts": 3})
+        record = store.write_shard(
+            0,
+            table_from_rows(_rows(3), PROBLEMS),
+            [],
+            rows_in=3,
+            rows_out=3,
+            seconds=0.5,
+            cost={"rollouts": 3},
+        )
     assert record.rows_written == 3 and record.rows_rejected == 0
     assert store.is_done(0)
     assert pq.read_table(store.shard_path(0)).num_rows == 3
@@ -83,7 +90,10 @@ def test_second_writer_is_refused_by_the_lock(tmp_path):
     proc.start()
     try:
         assert ready.wait(10)
-        with pytest.raises(StoreError, match="another prmlabel process"), ShardStore(tmp_path).open("t", CONFIG, "fp1", 2):
+        with (
+            pytest.raises(StoreError, match="another prmlabel process"),
+            ShardStore(tmp_path).open("t", CONFIG, "fp1", 2),
+        ):
             pass
         # a single-shard task is refused too while a whole run holds the folder
         with pytest.raises(StoreError), ShardStore(tmp_path).open("t", CONFIG, "fp1", 2, only_shard=1):

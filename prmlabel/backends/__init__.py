@@ -24,9 +24,7 @@ def available_backends() -> list[str]:
 
 def load_backend(name: str, **options: Any) -> Backend:
     if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}"
-        )
+        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}")
     module_name, _, factory_name = _REGISTRY[name].partition(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
     return factory(**options)

@@ -7,7 +7,6 @@ shard's rows do not depend on batch size, shard count or which other problems ra
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tqdm import tqdm
@@ -16,19 +15,44 @@ from prmlabel import __version__
 from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, Sampling, load_backend
 from prmlabel.problems import PRESETS, FieldMap, load_problems
+from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
 from prmlabel.seeds import derive_seed
 from prmlabel.stages.runner import ShardOutput, StageInputs
 from prmlabel.steps import StepSplit, split_steps
 from prmlabel.synthetic.truth import gold_first_error_for
 
+# The `fields` block of conf/generate.yaml as shipped: a user who changed none of it gets auto-detection.
+DEFAULT_FIELDS = {
+    "id": None,
+    "question": "question",
+    "answer": "answer",
+    "answer_from": "field",
+    "domain": "math",
+    "source": None,
+}
+
+
+NATIVE_KEYS = {"problem_id", "question", "reference_answer"}
+
+
+def looks_native(path: str) -> bool:
+    """Is the first readable record in prmlabel's own problems format?"""
+    for record in read_records(path):
+        if record.data is not None:
+            return NATIVE_KEYS <= set(record.data)
+    return False
+
 
 def fieldmap_from_config(config: dict[str, Any]) -> tuple[FieldMap, str | None]:
+    """The preset's field map; without one, prmlabel's own format if the file is in it, else ``fields``."""
     preset = config.get("preset")
+    if not preset and config.get("fields") == DEFAULT_FIELDS and looks_native(config["input"]):
+        preset = "prmlabel"
     if preset:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
-        return PRESETS[preset], preset
+        return PRESETS[preset], (None if preset == "prmlabel" else preset)
     fields = {k: v for k, v in (config.get("fields") or {}).items() if v is not None or k in ("id", "answer")}
     return FieldMap(**fields), None
 
@@ -43,8 +67,10 @@ class GenerateStage:
         self.split = StepSplit.parse(config["steps"]["split"])
         sampling = config["sampling"]
         self.sampling = Sampling(
-            temperature=float(sampling["temperature"]), top_p=float(sampling["top_p"]),
-            max_tokens=int(sampling["max_tokens"]), stop=tuple(sampling.get("stop") or ()),
+            temperature=float(sampling["temperature"]),
+            top_p=float(sampling["top_p"]),
+            max_tokens=int(sampling["max_tokens"]),
+            stop=tuple(sampling.get("stop") or ()),
         )
         self._backend: Backend | None = None
         self.loaded_rows_in = 0
@@ -75,13 +101,23 @@ class GenerateStage:
         template = self.config["prompt"]["template"]
         system = self.config["prompt"].get("system")
         rows: list[dict[str, Any]] = []
-        cost = {"rollouts": 0, "prompt_tokens": 0, "completion_tokens": 0, "backend_calls": 0, "backend_seconds": 0.0}
+        cost = {
+            "rollouts": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "backend_calls": 0,
+            "backend_seconds": 0.0,
+        }
         for start in range(0, len(items), batch_size):
             batch = items[start : start + batch_size]
             requests = [
                 GenerationRequest(
-                    question=template.format(question=p["question"]), prefix="", k=samples,
-                    sampling=self.sampling, seed=derive_seed(self.config["seed"], p["problem_id"]), system=system,
+                    question=template.replace("{question}", p["question"]),
+                    prefix="",
+                    k=samples,
+                    sampling=self.sampling,
+                    seed=derive_seed(self.config["seed"], p["problem_id"]),
+                    system=system,
                 )
                 for p in batch
             ]
@@ -111,8 +147,14 @@ class GenerateStage:
             "config_fingerprint": self.fingerprint,
         }
 
-    def _row(self, problem: dict[str, Any], request: GenerationRequest, j: int, completion: Any,
-             provenance: dict[str, Any]) -> dict[str, Any]:
+    def _row(
+        self,
+        problem: dict[str, Any],
+        request: GenerationRequest,
+        j: int,
+        completion: Any,
+        provenance: dict[str, Any],
+    ) -> dict[str, Any]:
         text = completion.text
         steps = split_steps(text, self.split)
         domain = problem.get("domain") or "math"
@@ -154,6 +196,3 @@ def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
         "prompt tokens": int(cost.get("prompt_tokens", 0)),
         "generated tokens": int(cost.get("completion_tokens", 0)),
     }
-
-
-__all__ = ["GenerateStage", "summary_rows", "json"]

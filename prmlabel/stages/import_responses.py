@@ -28,8 +28,8 @@ class ImportStage:
         preset = self.config.get("preset")
         fieldmap = None
         if not preset:
-            fields = {k: v for k, v in (self.config.get("fields") or {}).items()}
-            fieldmap = ResponseFieldMap(**fields)
+            fields = dict(self.config.get("fields") or {})
+            fieldmap = ResponseFieldMap(**fields, domain=self.config.get("domain") or "math")
         loaded = load_responses(self.config["input"], preset, fieldmap)
         return StageInputs(
             items=[(row["problem_id"], row) for row in loaded.rows],
@@ -59,7 +59,9 @@ class ImportStage:
             rows.append(row)
             progress.update(1)
         labeled = sum(1 for r in rows if r["gold_first_error"] is not None)
-        return ShardOutput(rows=rows, rejects=[], rows_out=len(items), cost={"responses": len(rows), "with_gold": labeled})
+        return ShardOutput(
+            rows=rows, rejects=[], rows_out=len(items), cost={"responses": len(rows), "with_gold": labeled}
+        )
 
     def close(self) -> None:
         pass

@@ -108,8 +108,14 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                 if shard in rejects_by_shard:
                     rejects_by_shard[shard].append(reject)
             total = sum(len(v) for v in items_by_shard.values())
-            with tqdm(total=total, desc=f"{stage.name}", unit="item", disable=not runtime.get("progress", True),
-                      dynamic_ncols=True, leave=False) as bar:
+            with tqdm(
+                total=total,
+                desc=f"{stage.name}",
+                unit="item",
+                disable=None if runtime.get("progress", True) else True,
+                dynamic_ncols=True,
+                leave=False,
+            ) as bar:
                 for index in todo:
                     shard_started = time.perf_counter()
                     items = items_by_shard[index]
@@ -117,13 +123,22 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                     rows = sorted(out.rows, key=stage.sort_key)
                     rejects = rejects_by_shard[index] + out.rejects
                     store.write_shard(
-                        index, table_from_rows(rows, stage.schema), rejects,
-                        rows_in=len(items) + len(rejects_by_shard[index]), rows_out=out.rows_out,
-                        seconds=time.perf_counter() - shard_started, cost=out.cost,
+                        index,
+                        table_from_rows(rows, stage.schema),
+                        rejects,
+                        rows_in=len(items) + len(rejects_by_shard[index]),
+                        rows_out=out.rows_out,
+                        seconds=time.perf_counter() - shard_started,
+                        cost=out.cost,
                     )
                     run.append(index)
         records = [r for r in (store.read_record(i) for i in targets) if r is not None]
     return RunSummary(
-        output=str(store.root), fingerprint=fp, shards_total=num_shards, shards_run=run,
-        shards_skipped=skipped, records=records, seconds=time.perf_counter() - started,
+        output=str(store.root),
+        fingerprint=fp,
+        shards_total=num_shards,
+        shards_run=run,
+        shards_skipped=skipped,
+        records=records,
+        seconds=time.perf_counter() - started,
     )

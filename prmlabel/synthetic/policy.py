@@ -178,8 +178,11 @@ class SyntheticPolicy:
     """
 
     def __init__(self, slip_rate: float = 0.1, recovery_rate: float = 0.2, abandon_rate: float = 0.0) -> None:
-        for name, rate in (("slip_rate", slip_rate), ("recovery_rate", recovery_rate),
-                           ("abandon_rate", abandon_rate)):
+        for name, rate in (
+            ("slip_rate", slip_rate),
+            ("recovery_rate", recovery_rate),
+            ("abandon_rate", abandon_rate),
+        ):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {rate}")
         self.slip_rate = slip_rate
@@ -189,8 +192,7 @@ class SyntheticPolicy:
     def describe(self) -> str:
         """The policy's name in provenance."""
         return (
-            f"synthetic-policy(slip={self.slip_rate:g},recovery={self.recovery_rate:g},"
-            f"abandon={self.abandon_rate:g})"
+            f"synthetic-policy(slip={self.slip_rate:g},recovery={self.recovery_rate:g},abandon={self.abandon_rate:g})"
         )
 
     def solve(self, problem: SyntheticProblem | Mapping[str, Any], rng: random.Random) -> str:

@@ -150,9 +150,7 @@ def make_problems(count: int, steps: tuple[int, int], seed: int) -> list[dict[st
         raise ValueError(f"count must be >= 0, got {count}")
     if lo < 1 or lo > hi:
         raise ValueError(f"steps must be an inclusive range (lo, hi) with 1 <= lo <= hi, got {steps}")
-    return [
-        problem_row(make_problem(i, (lo, hi), seed), f"syn-{seed}-{i:05d}") for i in range(count)
-    ]
+    return [problem_row(make_problem(i, (lo, hi), seed), f"syn-{seed}-{i:05d}") for i in range(count)]
 
 
 def parse_question(text: str) -> SyntheticProblem | None:

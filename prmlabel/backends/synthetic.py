@@ -1,0 +1,118 @@
+"""The synthetic backend: the SIMULATED policy behind the ordinary backend protocol.
+
+It lets every stage, labeler and recipe run end to end on known truth (tests, benchmarks,
+calibration) without a model. It is a simulator and never stands in for a real backend in a test
+that is about that backend.
+
+It reads the problem back from the request's question text (which may be a whole rendered prompt),
+continues ``request.prefix`` with :class:`~prmlabel.synthetic.policy.SyntheticPolicy`, and reports
+whitespace-token counts as its cost. ``sampling.temperature`` and ``top_p`` are ignored: the
+simulator's randomness comes from its rates. ``max_tokens`` and ``stop`` are honoured as an engine
+would, because labelers rely on truncation and stop strings behaving like the real thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import time
+from typing import Any
+
+import prmlabel
+from prmlabel.backends.base import Completion, GenerationRequest, GenerationResult
+from prmlabel.synthetic.policy import SyntheticPolicy
+from prmlabel.synthetic.problems import parse_question
+
+log = logging.getLogger(__name__)
+
+_TOKEN_RE = re.compile(r"\S+")
+
+
+def count_tokens(text: str) -> int:
+    """Whitespace tokens: the simulator's stand-in for a tokenizer."""
+    return len(text.split())
+
+
+def _cut_tokens(text: str, max_tokens: int) -> str:
+    """The text up to the end of its ``max_tokens``-th whitespace token (original spacing kept)."""
+    if max_tokens <= 0:
+        return ""
+    end = 0
+    for i, m in enumerate(_TOKEN_RE.finditer(text)):
+        if i == max_tokens:
+            break
+        end = m.end()
+    return text[:end]
+
+
+def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
+    """Cut at the earliest stop string, excluding it (vLLM's default); report whether one was hit."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+class SyntheticBackend:
+    """Backend protocol over the simulated policy.
+
+    Sub-request ``i`` of a request draws from ``random.Random`` seeded with text made of
+    ``request.seed + i`` and a SHA-256 digest of the question and prefix (string seeds hash the same
+    in every process; Python's ``hash()`` does not). The digest mirrors a real engine, where one seed
+    on two different prompts gives unrelated samples, so reusing a seed across prefixes does not
+    correlate their continuations.
+    """
+
+    name = "synthetic"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        slip_rate: float = 0.1,
+        recovery_rate: float = 0.2,
+        abandon_rate: float = 0.0,
+        **ignored: Any,
+    ) -> None:
+        self.policy = SyntheticPolicy(slip_rate=slip_rate, recovery_rate=recovery_rate, abandon_rate=abandon_rate)
+        # The CLI passes every backend the same options; the simulator has no use for a model name or
+        # server URL, but keeps them so the caller can see what was passed and ignored.
+        self.requested_model = model
+        self.ignored_options: dict[str, Any] = dict(ignored)
+        if ignored:
+            log.info("synthetic backend ignores options: %s", ", ".join(sorted(ignored)))
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        return [self._generate_one(request) for request in requests]
+
+    def _generate_one(self, request: GenerationRequest) -> GenerationResult:
+        started = time.perf_counter()
+        prompt_tokens = count_tokens(request.question) + count_tokens(request.prefix)
+        if request.system:
+            prompt_tokens += count_tokens(request.system)
+        problem = parse_question(request.question)
+        if problem is None:
+            completions = [Completion("", "error", prompt_tokens, 0) for _ in range(request.k)]
+            return GenerationResult(completions=completions, seconds=time.perf_counter() - started)
+        digest = hashlib.sha256(f"{request.question}\x00{request.prefix}".encode()).hexdigest()[:16]
+        completions = []
+        for i in range(request.k):
+            rng = random.Random(f"{request.seed + i}:{digest}")
+            text = self.policy.continue_text(problem, request.prefix, rng)
+            finish = "stop"
+            text, _ = _apply_stop(text, request.sampling.stop)
+            if count_tokens(text) > request.sampling.max_tokens:
+                text = _cut_tokens(text, request.sampling.max_tokens)
+                finish = "length"
+            completions.append(Completion(text, finish, prompt_tokens, count_tokens(text)))
+        return GenerationResult(completions=completions, seconds=time.perf_counter() - started)
+
+    def provenance(self) -> dict[str, str]:
+        return {
+            "backend": "synthetic",
+            "model": self.policy.describe(),
+            "model_hash": "",
+            "backend_version": prmlabel.__version__,
+        }
+
+    def close(self) -> None:
+        """Nothing to release: the simulator holds no engine."""
