@@ -72,7 +72,9 @@ def last_boxed(text: str) -> str | None:
 # Extraction
 # --------------------------------------------------------------------------------------------------------
 
-DOMAINS = ("math", "logic")
+# math: mathematical equivalence; logic: True/False/Unknown; text: exact match after collapsing
+# whitespace and case (word sorting, multiple choice: math-verify would equate reorderings of a list).
+DOMAINS = ("math", "logic", "text")
 
 _GSM8K_RE = re.compile(r"####\s*([^\n]+)")
 _ANSWER_PHRASE_RE = re.compile(r"\bfinal\s+answer\s*(?:is\s*:?|:)|\bthe\s+answer\s+is\s*:?", re.IGNORECASE)
@@ -153,7 +155,29 @@ def extract_answer(text: str, domain: str = "math") -> str | None:
         return None
     if domain == "logic":
         return _extract_logic(text)
+    if domain == "text":
+        return _extract_text(text)
     return _extract_math(text)
+
+
+_TEXT_ANSWER_RE = re.compile(r"(?:final\s+answer(?:\s+is)?|answer\s+is)\s*[:\-]?\s*(.+)", re.IGNORECASE)
+
+
+def _extract_text(text: str) -> str | None:
+    """A free-text answer: the last box, else what follows the last "answer is", else the last line."""
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed.strip() or None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        m = _TEXT_ANSWER_RE.search(line)
+        if m:
+            return m.group(1).strip().rstrip(".").strip() or None
+    return lines[-1] if lines else None
+
+
+def _normalize_text(s: str) -> str:
+    return " ".join(s.split()).casefold().rstrip(".")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -310,6 +334,9 @@ def is_equivalent(pred: str | None, ref: str | None, domain: str = "math") -> bo
         return False
     if domain == "logic":
         p, r = _normalize_logic(pred), _normalize_logic(ref)
+        return bool(p) and p == r
+    if domain == "text":
+        p, r = _normalize_text(pred), _normalize_text(ref)
         return bool(p) and p == r
     p, r = normalize_answer(pred), normalize_answer(ref)
     if not p or not r:

@@ -213,3 +213,17 @@ def test_long_adversarial_text_is_fast(text: str) -> None:
     extract_answer(text, domain="logic")
     normalize_answer(text)
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    ("response", "reference", "expected"),
+    [
+        ("Thus the sorted list is: apple banana cherry", "apple banana cherry", False),
+        ("So the answer is apple banana cherry.", "apple  banana cherry", True),
+        ("So the answer is cherry banana apple.", "apple banana cherry", False),
+        ("The final answer is (B).", "(B)", True),
+        ("", "x", False),
+    ],
+)
+def test_text_domain_is_exact_up_to_space_and_case(response, reference, expected):
+    assert check_answer(response, reference, domain="text").is_correct is expected

@@ -1,0 +1,3 @@
+from prmlabel.cli import main
+
+main()

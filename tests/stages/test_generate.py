@@ -1,0 +1,165 @@
+"""`prmlabel generate` end to end on the synthetic backend (a simulator with known truth)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from prmlabel.answers import is_equivalent
+from prmlabel.schema import ROLLOUTS
+from tests.conftest import REPO
+
+
+def _problems(prmlabel, tmp_path: Path, count: int = 60, steps: str = "3-8") -> Path:
+    path = tmp_path / "problems.jsonl"
+    prmlabel(["synthetic", "problems", "--count", str(count), "--steps", steps, "--seed", "0", "-o", str(path)])
+    return path
+
+
+def _gen(prmlabel, problems: Path, out: Path, *extra: str, check: bool = True):
+    args = ["generate", "-i", str(problems), "-o", str(out), "--backend", "synthetic", "--no-progress"]
+    return prmlabel([*args, *extra], check=check)
+
+
+def _read(folder: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))])
+
+
+def _shard_bytes(folder: Path) -> dict[str, bytes]:
+    files = sorted(folder.glob("part-*.parquet")) + sorted((folder / "rejects").glob("part-*.parquet"))
+    return {str(p.relative_to(folder)): p.read_bytes() for p in files}
+
+
+def test_rollouts_have_the_schema_and_the_truth(prmlabel, tmp_path):
+    problems = _problems(prmlabel, tmp_path)
+    out = tmp_path / "rollouts"
+    proc = _gen(prmlabel, problems, out, "--samples", "4", "--num-shards", "3")
+    assert "problems in        60" in proc.stdout and "responses          240" in proc.stdout
+    table = _read(out)
+    assert table.num_rows == 240
+    assert pq.read_schema(out / "part-00000.parquet").remove_metadata() == ROLLOUTS.remove_metadata()
+    rows = table.to_pylist()
+    assert {r["sample_index"] for r in rows} == {0, 1, 2, 3}
+    assert len({r["response_id"] for r in rows}) == 240
+    for row in rows:
+        assert "".join(row["steps"]) == row["response"]
+        assert row["gold_first_error"] is not None and -1 <= row["gold_first_error"] < len(row["steps"])
+        expected = is_equivalent(row["final_answer"], row["reference_answer"]) and row["finish_reason"] == "stop"
+        assert row["is_correct"] == expected
+        assert row["provenance"]["backend"] == "synthetic"
+        assert row["sampling"]["max_tokens"] == 1024
+    # a response whose every step is right ends on the right answer (no recovery needed)
+    assert all(r["is_correct"] for r in rows if r["gold_first_error"] == -1 and r["finish_reason"] == "stop")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["num_shards"] == 3 and manifest["seed"] == 0 and manifest["prmlabel_version"]
+    records = [json.loads(p.read_text()) for p in sorted((out / "_records").glob("*.json"))]
+    assert sum(r["rows_in"] for r in records) == 60
+    assert sum(r["cost"]["rollouts"] for r in records) == 240
+    assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in records)
+
+
+def test_rerun_skips_and_other_config_is_refused(prmlabel, tmp_path):
+    problems = _problems(prmlabel, tmp_path, count=20)
+    out = tmp_path / "rollouts"
+    _gen(prmlabel, problems, out, "--samples", "2", "--num-shards", "2")
+    before = _shard_bytes(out)
+    again = _gen(prmlabel, problems, out, "--samples", "2", "--num-shards", "2", "--batch-size", "3")
+    assert "0 run, 2 already done" in again.stdout
+    assert _shard_bytes(out) == before
+    refused = _gen(prmlabel, problems, out, "--samples", "2", "--num-shards", "2", "--seed", "1", check=False)
+    assert refused.returncode == 2
+    assert "seed: 0 -> 1" in refused.stderr and "--overwrite" in refused.stderr
+    replaced = _gen(prmlabel, problems, out, "--samples", "2", "--num-shards", "2", "--seed", "1", "--overwrite")
+    assert "2 run" in replaced.stdout
+    assert _shard_bytes(out) != before
+
+
+def test_output_does_not_depend_on_batch_size_or_array_tasks(prmlabel, tmp_path):
+    problems = _problems(prmlabel, tmp_path, count=30)
+    whole, tasks = tmp_path / "whole", tmp_path / "tasks"
+    _gen(prmlabel, problems, whole, "--samples", "3", "--num-shards", "2", "--batch-size", "64")
+    _gen(prmlabel, problems, tasks, "--samples", "3", "--shard", "1/2", "--batch-size", "5")
+    assert not (tasks / "part-00000.parquet").exists()
+    _gen(prmlabel, problems, tasks, "--samples", "3", "--shard", "0/2", "--batch-size", "7")
+    assert _shard_bytes(whole) == _shard_bytes(tasks)
+
+
+def test_killed_run_resumes_to_identical_bytes(prmlabel, tmp_path):
+    problems = _problems(prmlabel, tmp_path, count=800, steps="6-12")
+    reference = tmp_path / "reference"
+    args = ["--samples", "8", "--num-shards", "8", "--batch-size", "16"]
+    _gen(prmlabel, problems, reference, *args)
+    expected = _shard_bytes(reference)
+    cmd = [sys.executable, "-m", "prmlabel", "generate", "-i", str(problems), "--backend", "synthetic", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    kills = 0
+    for attempt, delay in enumerate((0.4, 0.8, 1.2, 1.6)):
+        out = tmp_path / f"killed{attempt}"
+        proc = subprocess.Popen([*cmd, "-o", str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        done_before = len(list((out / "_records").glob("*.json"))) if (out / "_records").exists() else 0
+        resumed = _gen(prmlabel, problems, out, *args)
+        assert f"{done_before} already done" in resumed.stdout
+        assert _shard_bytes(out) == expected
+        assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+        rows = duckdb.sql(f"SELECT count(*), count(DISTINCT response_id) FROM '{out}/part-*.parquet'").fetchall()
+        assert rows == [(6400, 6400)]
+    assert kills >= 1, "the run finished before any kill; make it longer"
+
+
+def test_rejects_are_counted_and_kept(prmlabel, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    good = [{"question": f"Start with {i}. Add 2, then multiply by 3. What is the final number?",
+             "answer": str((i + 2) * 3), "id": f"q{i}"} for i in range(5)]
+    lines = [json.dumps(r).encode() for r in good]
+    lines.append(json.dumps({"question": "no answer here", "id": "q9"}).encode())
+    lines.append(json.dumps(good[0]).encode())  # duplicate id
+    lines.append(b'{"question": "truncated')
+    lines.append(b'{"question": "bad \xff utf8", "answer": "1", "id": "u"}')
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "rollouts"
+    proc = _gen(prmlabel, path, out, "--samples", "2", "--num-shards", "2", "fields.id=id")
+    assert "problems rejected  4" in proc.stdout and "rejects" in proc.stdout
+    rejects = _read(out / "rejects").to_pylist()
+    assert sorted(r["row"] for r in rejects) == [6, 7, 8, 9]
+    reasons = " | ".join(r["reason"] for r in rejects)
+    assert "duplicate problem_id q0" in reasons and "UTF-8" in reasons and "JSON" in reasons
+    assert all(r["file"].endswith("mixed.jsonl") for r in rejects)
+    assert _read(out).num_rows == 10
+    records = [json.loads(p.read_text()) for p in (out / "_records").glob("*.json")]
+    assert sum(r["rows_in"] for r in records) == 9
+    assert sum(r["rows_rejected"] for r in records) == 4
+
+
+def test_generate_on_a_preset_reads_real_problems(prmlabel, tmp_path, shared_data):
+    # The simulator cannot solve GSM8K; its completions end as errors, never as correct answers.
+    src = shared_data / "gsm8k" / "test.jsonl"
+    small = tmp_path / "gsm8k.jsonl"
+    small.write_text("".join(src.read_text().splitlines(keepends=True)[:10]))
+    out = tmp_path / "gsm"
+    _gen(prmlabel, small, out, "--preset", "gsm8k", "--samples", "1")
+    rows = _read(out).to_pylist()
+    assert len(rows) == 10 and "18" in {r["reference_answer"] for r in rows}  # Janet's ducks
+    assert all(r["finish_reason"] == "error" and not r["is_correct"] for r in rows)
+
+
+@pytest.mark.parametrize("missing", ["--input", "--output"])
+def test_missing_required_option_is_a_clear_error(prmlabel, tmp_path, missing):
+    args = {"--input": str(tmp_path / "p.jsonl"), "--output": str(tmp_path / "o")}
+    args.pop(missing)
+    proc = prmlabel(["generate", *[x for kv in args.items() for x in kv]], check=False)
+    assert proc.returncode == 2 and f"{missing} is required" in proc.stderr
