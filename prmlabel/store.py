@@ -96,6 +96,7 @@ class ShardStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self._lock_fds: list[int] = []
+        self._pending_manifest: dict[str, Any] | None = None
 
     # -- paths -----------------------------------------------------------------------------
     def shard_path(self, index: int) -> Path:
@@ -174,8 +175,11 @@ class ShardStore:
                 )
             self.clear()
             manifest = None
-        if manifest is None:
-            manifest = {
+        # Written with the first shard, so a run that fails before any work leaves no claim on the folder.
+        self._pending_manifest = (
+            None
+            if manifest is not None
+            else {
                 "stage": stage,
                 "fingerprint": fingerprint,
                 "schema_version": SCHEMA_VERSION,
@@ -184,8 +188,15 @@ class ShardStore:
                 "seed": config.get("seed"),
                 "config": config,
             }
-            write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", self.manifest_path)
-            write_text_atomic(to_yaml(config), self.root / "config.yaml")
+        )
+
+    def _write_manifest(self) -> None:
+        manifest = self._pending_manifest
+        if manifest is None:
+            return
+        write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", self.manifest_path)
+        write_text_atomic(to_yaml(manifest["config"]), self.root / "config.yaml")
+        self._pending_manifest = None
 
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.manifest_path.exists():
@@ -236,6 +247,7 @@ class ShardStore:
         """
         if rows_in != rows_out + len(rejects):
             raise AssertionError(f"shard {index}: rows in {rows_in} != rows out {rows_out} + rejected {len(rejects)}")
+        self._write_manifest()
         size = write_parquet_atomic(table, self.shard_path(index))
         size += write_parquet_atomic(table_from_rows(rejects, REJECTS), self.rejects_path(index))
         record = ShardRecord(

@@ -57,9 +57,21 @@ def test_rows_must_add_up(tmp_path):
         store.write_shard(0, table_from_rows(_rows(3), PROBLEMS), [], rows_in=5, rows_out=3, seconds=0, cost={})
 
 
-def test_different_fingerprint_is_refused_with_the_differing_keys(tmp_path):
+def _one_shard(store: ShardStore) -> None:
+    store.write_shard(0, table_from_rows(_rows(1), PROBLEMS), [], 1, 1, 0, {})
+
+
+def test_a_run_that_wrote_nothing_leaves_no_claim(tmp_path):
     with ShardStore(tmp_path).open("t", CONFIG, "fp1", 1):
-        pass
+        pass  # e.g. the backend failed to start
+    with ShardStore(tmp_path).open("t", {**CONFIG, "seed": 7}, "fp2", 1) as store:
+        _one_shard(store)
+    assert store.read_manifest()["fingerprint"] == "fp2"
+
+
+def test_different_fingerprint_is_refused_with_the_differing_keys(tmp_path):
+    with ShardStore(tmp_path).open("t", CONFIG, "fp1", 1) as store:
+        _one_shard(store)
     other = {**CONFIG, "seed": 7}
     with pytest.raises(StoreError) as err, ShardStore(tmp_path).open("t", other, "fp2", 1):
         pass
@@ -74,6 +86,7 @@ def test_overwrite_replaces(tmp_path):
         store.write_shard(0, table_from_rows(_rows(1), PROBLEMS), [], 1, 1, 0, {})
     with store.open("t", {**CONFIG, "seed": 7}, "fp2", 1, overwrite=True):
         assert not store.is_done(0)
+        _one_shard(store)
     assert store.read_manifest()["fingerprint"] == "fp2"
 
 

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.answers import check_answer
-from prmlabel.backends import Backend, GenerationRequest, Sampling, load_backend
+from prmlabel.backends import Backend, GenerationRequest, Sampling, available_backends, load_backend
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -72,6 +72,10 @@ class GenerateStage:
             max_tokens=int(sampling["max_tokens"]),
             stop=tuple(sampling.get("stop") or ()),
         )
+        if config["backend"]["name"] not in available_backends():
+            raise ValueError(
+                f"unknown backend {config['backend']['name']!r}; choose one of: {', '.join(available_backends())}"
+            )
         self._backend: Backend | None = None
         self.loaded_rows_in = 0
 

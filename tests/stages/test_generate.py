@@ -105,7 +105,9 @@ def test_killed_run_resumes_to_identical_bytes(prmlabel, tmp_path):
     kills = 0
     for attempt, delay in enumerate((0.4, 0.8, 1.2, 1.6)):
         out = tmp_path / f"killed{attempt}"
-        proc = subprocess.Popen([*cmd, "-o", str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(delay)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -123,8 +125,14 @@ def test_killed_run_resumes_to_identical_bytes(prmlabel, tmp_path):
 
 def test_rejects_are_counted_and_kept(prmlabel, tmp_path):
     path = tmp_path / "mixed.jsonl"
-    good = [{"question": f"Start with {i}. Add 2, then multiply by 3. What is the final number?",
-             "answer": str((i + 2) * 3), "id": f"q{i}"} for i in range(5)]
+    good = [
+        {
+            "question": f"Start with {i}. Add 2, then multiply by 3. What is the final number?",
+            "answer": str((i + 2) * 3),
+            "id": f"q{i}",
+        }
+        for i in range(5)
+    ]
     lines = [json.dumps(r).encode() for r in good]
     lines.append(json.dumps({"question": "no answer here", "id": "q9"}).encode())
     lines.append(json.dumps(good[0]).encode())  # duplicate id

@@ -1,0 +1,57 @@
+"""The command line as a user meets it: help that teaches, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from prmlabel import __version__
+from prmlabel.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", [["generate"], ["import"], ["synthetic", "problems"]])
+def test_every_command_help_has_examples(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and f"prmlabel {' '.join(command)}" in result.output
+
+
+def test_root_help_and_version():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "generate" in result.output and "synthetic problems" in result.output
+    assert runner.invoke(app, ["--version"]).output.strip() == f"prmlabel {__version__}"
+
+
+def test_show_config_prints_overridable_keys():
+    result = runner.invoke(app, ["generate", "--show-config", "--samples", "3", "sampling.temperature=0.2"])
+    assert result.exit_code == 0
+    assert "samples: 3" in result.output and "temperature: 0.2" in result.output
+
+
+def test_bad_override_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["generate", "-i", "x.jsonl", "-o", str(tmp_path), "no_such=1"])
+    assert result.exit_code == 2 and "no_such" in result.output
+
+
+def test_missing_input_file_names_it(tmp_path):
+    result = runner.invoke(
+        app, ["generate", "-i", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "o"), "--no-progress"]
+    )
+    assert result.exit_code == 2 and "nope.jsonl" in result.output
+
+
+def test_unknown_backend_lists_the_choices(tmp_path):
+    problems = tmp_path / "p.jsonl"
+    runner.invoke(app, ["synthetic", "problems", "--count", "2", "-o", str(problems)])
+    result = runner.invoke(
+        app, ["generate", "-i", str(problems), "-o", str(tmp_path / "o"), "--backend", "nope", "--no-progress"]
+    )
+    assert result.exit_code == 2 and "unknown backend 'nope'" in result.output and "synthetic" in result.output
+
+
+@pytest.mark.parametrize("steps", ["0-3", "5-2", "x"])
+def test_synthetic_problems_validates_steps(tmp_path, steps):
+    result = runner.invoke(app, ["synthetic", "problems", "--steps", steps, "-o", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 2 and "--steps" in result.output
