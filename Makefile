@@ -25,7 +25,7 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) -m pytest -q tests/bench -m "slow or not slow" --benchmark-disable 2>/dev/null || $(PY) tests/bench/run.py
+	$(PY) -m tests.bench.run
 
 lint: install
 	$(BIN)/ruff check prmlabel tests

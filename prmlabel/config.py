@@ -21,6 +21,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 CONF_DIR = Path(__file__).parent / "conf"
 
+# Sections whose keys are free-form (each backend has its own options): `key=value` adds or sets.
+OPEN_SECTIONS = ("backend.options.",)
+
 # Keys that describe how a run executes, not what it writes.
 RUNTIME_KEYS = ("runtime", "output")
 
@@ -31,6 +34,7 @@ class ConfigError(ValueError):
 
 def compose_config(stage: str, overrides: list[str], options: dict[str, Any] | None = None) -> DictConfig:
     """Compose ``conf/<stage>.yaml`` with Hydra overrides, then set ``options`` (dotted keys)."""
+    overrides = [f"++{o}" if o.startswith(OPEN_SECTIONS) else o for o in overrides]
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR.resolve()), version_base=None):
             cfg = compose(config_name=stage, overrides=list(overrides))

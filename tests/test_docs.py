@@ -1,0 +1,84 @@
+"""The docs' copy-paste examples run as written: quickstart commands, then the DuckDB cookbook."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, SHARED_DATA
+
+BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+
+
+def blocks(doc: str, kind: str) -> list[str]:
+    return [body for lang, body in BLOCK.findall((REPO / "docs" / doc).read_text()) if lang == kind]
+
+
+def commands(doc: str) -> list[tuple[str, str | None]]:
+    """(command, expected error text or None) for each command line of the doc's console blocks."""
+    out: list[tuple[str, str | None]] = []
+    for body in blocks(doc, "console"):
+        for line in body.splitlines():
+            if line.startswith("# error:") and out:
+                out[-1] = (out[-1][0], line.removeprefix("# error:").split("(")[0].strip())
+            elif line.strip() and not line.startswith("#"):
+                out.append((line, None))
+    return out
+
+
+def run_doc_command(line: str, cwd: Path) -> subprocess.CompletedProcess:
+    argv = shlex.split(line.split("  #")[0])
+    if argv[0] == "prmlabel":
+        argv = [sys.executable, "-m", "prmlabel", *argv[1:]]
+    elif argv[0] == "python":
+        argv = [sys.executable, *argv[1:]]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def quickstart_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("docs")
+    work = root / "work"
+    work.mkdir()
+    if SHARED_DATA.is_dir():
+        (root / "shared").symlink_to(SHARED_DATA.parent)
+    for line, error in commands("quickstart.md"):
+        if "../shared" in line and not SHARED_DATA.is_dir():
+            continue
+        proc = run_doc_command(line, work)
+        if error is None:
+            assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+        else:
+            assert proc.returncode != 0 and error.split(":")[0] in proc.stderr, f"{line}\n{proc.stderr}"
+    return work
+
+
+def test_quickstart_runs_as_written(quickstart_dir):
+    assert (quickstart_dir / "runs" / "r1" / "rollouts" / "part-00003.parquet").exists()
+    assert (quickstart_dir / "runs" / "r3" / "rollouts" / "part-00001.parquet").exists()
+
+
+@pytest.mark.parametrize("query", blocks("output.md", "sql"))
+def test_output_doc_queries_run(quickstart_dir, query):
+    cwd = os.getcwd()
+    os.chdir(quickstart_dir)
+    try:
+        rows = duckdb.sql(query).fetchall()
+    finally:
+        os.chdir(cwd)
+    if "rejects" not in query:
+        assert rows, query
+
+
+def test_readme_quickstart_commands_match_the_issue():
+    readme = (REPO / "README.md").read_text()
+    assert "prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl" in readme
+    assert "make demo" in readme and "make test" in readme
