@@ -26,6 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+LABEL_METHODS_HELP = (
+    "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error), "
+    "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
+    "pav (advantages under a Best-of-K prover). [default: mc]"
+)
 synthetic_app = typer.Typer(
     help="The synthetic ground-truth environment: a simulator whose every step can be checked.",
     no_args_is_help=True,
@@ -139,6 +144,62 @@ def import_(
     summary = run_configured_stage("import", ImportStage, overrides or [], options, show_config)
     if summary is not None:
         print_summary("import", summary, summary_rows(summary.totals()))
+
+
+@app.command(
+    epilog=examples(
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/mc --method mc --backend synthetic",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/omega --method omegaprm --rollouts-per-estimate 8",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/mc8 --method mc params.waves=2   # hard labels, fewer rollouts",
+        "prmlabel label -i runs/gsm/rollouts -o runs/gsm/mc --backend vllm --model Qwen/Qwen2.5-Math-7B-Instruct",
+        "prmlabel label --method omegaprm --show-config -i runs/r1/rollouts   # every parameter",
+    ),
+)
+def label(
+    overrides: list[str] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    input: Path = typer.Option(None, "--input", "-i", help="A rollouts folder (from generate or import)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Output folder of label shards."),
+    method: str = typer.Option(None, help="Labeling rule: " + LABEL_METHODS_HELP),
+    backend: str = typer.Option(
+        None, help="Policy engine that writes continuations: synthetic, llamacpp, openai, vllm."
+    ),
+    model: str = typer.Option(None, help="Model name or path for the backend."),
+    rollouts_per_estimate: int = typer.Option(
+        None, "--rollouts-per-estimate", "-k", help="Continuations per estimate (the method's k; default: the paper's)."
+    ),
+    seed: int = typer.Option(None, help="Run seed; sample j of a prefix uses derive_seed(seed, prompt, prefix) + j."),
+    num_shards: int = typer.Option(None, "--num-shards", help="Default: the input's shard count."),
+    shard: str = typer.Option(None, help="Run only shard I of N, as 'I/N'."),
+    batch_size: int = typer.Option(None, help="Most requests per backend call (runtime only). [default: 1024]"),
+    overwrite: bool = typer.Option(False, help="Replace an output folder written with another config."),
+    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Label every step of every rollout by one method's rule, with continuations from the policy.
+
+    Each output row keeps its rollout's columns and adds method, values (per-step estimates), hard
+    (per-step 0/1), first_error, label_cost and label_provenance. Labelers of all responses run
+    side by side, so the backend gets one batch per round.
+    """
+    from prmlabel.stages.label import LabelStage, summary_rows
+
+    options: dict[str, Any] = {
+        "input": str(input) if input else None,
+        "output": str(output) if output else None,
+        "method": method,
+        "backend.name": backend,
+        "backend.model": model,
+        "rollouts_per_estimate": rollouts_per_estimate,
+        "seed": seed,
+        "num_shards": num_shards,
+        "runtime.shard": shard,
+        "runtime.batch_size": batch_size,
+        "runtime.overwrite": overwrite or None,
+        "runtime.progress": False if no_progress else None,
+    }
+    summary = run_configured_stage("label", LabelStage, overrides or [], options, show_config)
+    if summary is not None:
+        print_summary("label", summary, summary_rows(summary.totals()))
 
 
 @synthetic_app.command(

@@ -44,6 +44,8 @@ def run_configured_stage(
             # --shard I/N alone implies N shards.
             options = {**options, "num_shards": parse_shard_spec(options["runtime.shard"])[1]}
         cfg = to_container(compose_config(stage_name, overrides, options))
+        if hasattr(stage_cls, "resolve_config") and cfg.get("input"):
+            cfg = stage_cls.resolve_config(cfg)  # what the input folder decides (e.g. its shard count)
         if show_config:
             typer.echo(to_yaml(cfg), nl=False)
             return None

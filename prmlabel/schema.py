@@ -68,6 +68,45 @@ ROLLOUTS = pa.schema(
     ROLLOUT_FIELDS, metadata={"prmlabel.schema": "rollouts", "prmlabel.schema_version": SCHEMA_VERSION}
 )
 
+LABEL_COST = pa.struct(
+    [
+        ("requests", pa.int64()),
+        ("rollouts", pa.int64()),
+        ("cache_hits", pa.int64()),
+        ("generated_tokens", pa.int64()),
+        ("prompt_tokens", pa.int64()),
+        ("rounds", pa.int64()),
+    ]
+)
+
+LABEL_PROVENANCE = pa.struct(
+    [
+        ("method", pa.string()),
+        ("paper", pa.string()),
+        ("params", pa.string()),  # JSON of the labeler's parameters, paper defaults included
+        ("backend", pa.string()),
+        ("model", pa.string()),
+        ("model_hash", pa.string()),
+        ("backend_version", pa.string()),
+        ("sampling", SAMPLING),
+        ("seed", pa.int64()),
+        ("prmlabel_version", pa.string()),
+        ("config_fingerprint", pa.string()),
+    ]
+)
+
+# A rollout with one method's step labels. Every input column travels through.
+LABEL_FIELDS: list[pa.Field] = ROLLOUT_FIELDS + [
+    pa.field("method", pa.string()),
+    pa.field("values", pa.list_(pa.float64())),
+    pa.field("hard", pa.list_(pa.bool_())),
+    pa.field("first_error", pa.int32()),
+    pa.field("label_extra", pa.string()),  # JSON: what a method knows beyond values (e.g. self-confidence)
+    pa.field("label_cost", LABEL_COST),
+    pa.field("label_provenance", LABEL_PROVENANCE),
+]
+LABELS = pa.schema(LABEL_FIELDS, metadata={"prmlabel.schema": "labels", "prmlabel.schema_version": SCHEMA_VERSION})
+
 # A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
 REJECT_FIELDS: list[pa.Field] = [
     pa.field("file", pa.string()),
@@ -79,7 +118,7 @@ REJECT_FIELDS: list[pa.Field] = [
 ]
 REJECTS = pa.schema(REJECT_FIELDS, metadata={"prmlabel.schema": "rejects", "prmlabel.schema_version": SCHEMA_VERSION})
 
-SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "rejects": REJECTS}
+SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "labels": LABELS, "rejects": REJECTS}
 
 
 def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:

@@ -1,0 +1,206 @@
+"""The rollout scheduler: every response's labeler runs side by side, one backend batch per round.
+
+Each round the scheduler gathers the pending requests of all unfinished labelers, answers the
+samples it has already drawn from the rollout cache, sends the rest to the backend as one batch
+(deduplicated: two labelers asking for sample j of one prefix share one completion), checks each
+completion joined to its prefix against the reference answer, and hands the results back. A shard
+of binary searches therefore costs about log2(steps) backend calls, not one per response.
+
+Seeds: sample j of a prefix draws with ``derive_seed(run seed, question, prefix) + j``, so a sample
+is the same whichever labeler asks, in whatever order, after however many restarts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prmlabel.answers import extract_answer, is_equivalent
+from prmlabel.backends import Backend, GenerationRequest, Sampling
+from prmlabel.engine.cache import RolloutCache, prefix_key
+from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
+from prmlabel.seeds import derive_seed
+
+
+@dataclass
+class JobCost:
+    """What one response's labeling cost: requests and samples used, of which cached, and tokens."""
+
+    requests: int = 0
+    rollouts: int = 0
+    cache_hits: int = 0
+    generated_tokens: int = 0
+    prompt_tokens: int = 0
+    rounds: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Job:
+    """One response to label: its question (as the policy saw it), reference, and labeler program."""
+
+    question: str
+    reference: str | None
+    domain: str
+    program: LabelProgram
+    payload: Any = None  # the caller's handle on the row; the scheduler never reads it
+    cost: JobCost = field(default_factory=JobCost)
+    result: StepLabels | None = None
+    error: str | None = None
+    _pending: list[RolloutRequest] | None = None
+
+
+@dataclass
+class RunStats:
+    rounds: int = 0
+    backend_calls: int = 0
+    backend_requests: int = 0
+    generated_rollouts: int = 0
+    cache_hits: int = 0
+    generated_tokens: int = 0
+    prompt_tokens: int = 0
+    backend_seconds: float = 0.0
+    engine_seconds: float = 0.0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        backend: Backend,
+        sampling: Sampling,
+        seed: int,
+        model_key: str,
+        system: str | None = None,
+        cache: RolloutCache | None = None,
+        max_batch: int = 1024,
+    ):
+        self.backend = backend
+        self.sampling = sampling
+        self.seed = seed
+        self.model_key = model_key
+        self.system = system
+        self.cache = cache if cache is not None else RolloutCache()
+        self.max_batch = max_batch
+        self._equivalent: dict[tuple[str, str, str], bool] = {}
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> RunStats:
+        stats = RunStats()
+        started = time.perf_counter()
+        active = [job for job in jobs if self._advance(job, None, on_done)]
+        while active:
+            stats.rounds += 1
+            self._round(active, stats, on_done)
+            active = [job for job in active if job.result is None and job.error is None]
+        stats.engine_seconds = time.perf_counter() - started - stats.backend_seconds
+        return stats
+
+    def _advance(self, job: Job, results: list[RolloutResult] | None, on_done: Callable[[Job], None] | None) -> bool:
+        """Step the job's program; True while it still has requests."""
+        try:
+            pending = next(job.program) if results is None else job.program.send(results)
+            if not isinstance(pending, list) or not pending:
+                raise TypeError(f"a labeler must yield a non-empty list of RolloutRequest, got {pending!r}")
+            job._pending = pending
+            return True
+        except StopIteration as stop:
+            job.result = stop.value
+        except Exception as exc:  # a labeler bug or bad data in one row must not sink the shard
+            job.error = f"labeler error: {type(exc).__name__}: {exc}"
+        job._pending = None
+        if on_done is not None:
+            on_done(job)
+        return False
+
+    def _round(self, active: list[Job], stats: RunStats, on_done: Callable[[Job], None] | None) -> None:
+        # 1. Which samples does each request need, and which of them must be generated?
+        wanted: dict[tuple[str, int], tuple[Job, str]] = {}  # (prefix key, sample) -> (job, prefix)
+        plans: list[tuple[Job, RolloutRequest, str]] = []
+        for job in active:
+            job.cost.rounds += 1
+            for request in job._pending or []:
+                if request.k < 1 or request.offset < 0:
+                    raise ValueError(f"bad rollout request {request}")
+                key = prefix_key(self.model_key, job.question, request.prefix)
+                plans.append((job, request, key))
+                for index in range(request.offset, request.offset + request.k):
+                    if (key, index) not in wanted and self.cache.get(key, index) is None:
+                        wanted[(key, index)] = (job, request.prefix)
+        # 2. Generate the missing samples: contiguous runs of sample indices become one request each.
+        if wanted:
+            self._generate(wanted, stats)
+        # 3. Hand each job its results; a sample generated this round is charged to the first asker.
+        charged: set[tuple[str, int]] = set()
+        by_job: dict[int, list[RolloutResult]] = {}
+        for job, request, key in plans:
+            indices = range(request.offset, request.offset + request.k)
+            rollouts = tuple(self.cache.get(key, i) for i in indices)
+            fresh = {(key, i) for i in indices if (key, i) in wanted} - charged
+            charged |= fresh
+            job.cost.requests += 1
+            job.cost.rollouts += request.k
+            job.cost.cache_hits += request.k - len(fresh)
+            stats.cache_hits += request.k - len(fresh)
+            by_job.setdefault(id(job), []).append(RolloutResult(request, rollouts))  # type: ignore[arg-type]
+        for job in active:
+            self._advance(job, by_job[id(job)], on_done)
+
+    def _generate(self, wanted: dict[tuple[str, int], tuple[Job, str]], stats: RunStats) -> None:
+        runs: list[tuple[str, int, int, Job, str]] = []  # key, first index, count, job, prefix
+        for (key, index), (job, prefix) in sorted(wanted.items(), key=lambda kv: kv[0]):
+            if runs and runs[-1][0] == key and runs[-1][1] + runs[-1][2] == index:
+                k0, first, count, j0, p0 = runs[-1]
+                runs[-1] = (k0, first, count + 1, j0, p0)
+            else:
+                runs.append((key, index, 1, job, prefix))
+        requests = [
+            GenerationRequest(
+                question=job.question,
+                prefix=prefix,
+                k=count,
+                sampling=self.sampling,
+                seed=derive_seed(self.seed, key) + first,
+                system=self.system,
+            )
+            for key, first, count, job, prefix in runs
+        ]
+        for start in range(0, len(requests), self.max_batch):
+            chunk = requests[start : start + self.max_batch]
+            t0 = time.perf_counter()
+            results = self.backend.generate(chunk)
+            stats.backend_seconds += time.perf_counter() - t0
+            stats.backend_calls += 1
+            stats.backend_requests += len(chunk)
+            for (key, first, _count, job, prefix), result in zip(
+                runs[start : start + self.max_batch], results, strict=True
+            ):
+                for i, completion in enumerate(result.completions):
+                    rollout = Rollout(
+                        text=completion.text,
+                        correct=self._is_correct(job, prefix, completion.text, completion.finish_reason),
+                        finish_reason=completion.finish_reason,
+                        completion_tokens=completion.completion_tokens,
+                    )
+                    self.cache.put(key, first + i, rollout)
+                    # tokens are charged to the job whose request drew the sample first
+                    job.cost.generated_tokens += completion.completion_tokens
+                    job.cost.prompt_tokens += completion.prompt_tokens
+                    stats.generated_rollouts += 1
+                    stats.generated_tokens += completion.completion_tokens
+                    stats.prompt_tokens += completion.prompt_tokens
+
+    def _is_correct(self, job: Job, prefix: str, text: str, finish_reason: str) -> bool:
+        """The completion joined to its prefix reaches the reference; empty or truncated never does."""
+        if finish_reason != "stop" or not text.strip() or job.reference is None:
+            return False
+        final = extract_answer(prefix + text, job.domain)
+        if final is None:
+            return False
+        memo = (final, job.reference, job.domain)
+        if memo not in self._equivalent:
+            self._equivalent[memo] = is_equivalent(final, job.reference, job.domain)
+        return self._equivalent[memo]

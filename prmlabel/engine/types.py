@@ -1,0 +1,94 @@
+"""The small request types that labelers speak; a labeler imports nothing else from the engine.
+
+A labeler is a per-response state machine: a generator that yields a list of
+:class:`RolloutRequest` ("k continuations of this prefix"), receives one :class:`RolloutResult`
+per request, and finally returns :class:`StepLabels`. The scheduler runs every response's
+generator side by side, so the backend sees one batch per round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RolloutRequest:
+    """k continuations of ``prefix`` (the assistant's own partial answer, e.g. ``"".join(steps[:t])``).
+
+    Sample i of the request is the prefix's sample ``offset + i``: samples are numbered per prefix,
+    so a later request for more samples (waves, a second estimate) continues the numbering instead
+    of drawing the same completions again, and any labeler asking for sample j of a prefix gets the
+    same completion (which is what lets estimates be cached and shared).
+    """
+
+    prefix: str
+    k: int
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One continuation: its text, whether prefix + text reaches the reference answer, its cost."""
+
+    text: str
+    correct: bool
+    finish_reason: str
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    request: RolloutRequest
+    rollouts: tuple[Rollout, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.rollouts)
+
+    @property
+    def n_correct(self) -> int:
+        return sum(r.correct for r in self.rollouts)
+
+    @property
+    def mc(self) -> float:
+        """Monte-Carlo value: the fraction of continuations that reach the reference answer."""
+        return self.n_correct / self.n if self.rollouts else 0.0
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    """What a labeler may know of a response: its steps and outcome, never paths or backends.
+
+    ``problem_pass_rate`` is the fraction of this problem's responses (in the input) that are
+    correct: SCAN's self-confidence and GenPRM's Pass@1 proxy.
+    """
+
+    problem_id: str
+    response_id: str
+    steps: tuple[str, ...]
+    is_correct: bool
+    problem_pass_rate: float | None = None
+
+    def prefix(self, t: int) -> str:
+        """The text of the first ``t`` steps (steps partition the response, separators included)."""
+        return "".join(self.steps[:t])
+
+
+@dataclass
+class StepLabels:
+    """A labeler's verdict on one response.
+
+    ``values[t]`` is the step's estimate (an MC value, a ratio, an advantage), ``hard[t]`` its 0/1
+    label; None where a step was not estimated (unknown stays unknown: never a negative).
+    ``first_error`` is the first step labeled bad, -1 if none.
+    """
+
+    values: list[float | None]
+    hard: list[bool | None]
+    first_error: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+LabelProgram = Generator[list[RolloutRequest], list[RolloutResult], StepLabels]

@@ -1,0 +1,26 @@
+"""Labelers, one paper's rule per file, registered by name and imported when chosen."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from prmlabel.labelers.base import Labeler, build_params
+
+# name -> "module:LabelerClass:ParamsClass"
+_REGISTRY: dict[str, str] = {
+    "mc": "prmlabel.labelers.mc:MathShepherdMC:MCParams",
+}
+
+
+def available_labelers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def load_labeler(name: str, options: dict[str, Any] | None = None) -> Labeler:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown --method {name!r}; choose one of: {', '.join(available_labelers())}")
+    module_name, cls_name, params_name = _REGISTRY[name].split(":")
+    module = importlib.import_module(module_name)
+    params = build_params(getattr(module, params_name), dict(options or {}), name)
+    return getattr(module, cls_name)(params)

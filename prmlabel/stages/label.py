@@ -1,0 +1,226 @@
+"""`prmlabel label`: rollouts -> per-step labels by one method, through the rollout scheduler.
+
+Shard i of the input becomes shard i of the output (the same problem-id hash), so a cluster array
+can generate and label shard by shard. Continuations use the prompt the rollouts were generated
+with (from the input folder's config) unless the config names another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from prmlabel import __version__
+from prmlabel.backends import Backend, Sampling, available_backends, load_backend
+from prmlabel.engine.scheduler import Job, Scheduler
+from prmlabel.engine.types import ResponseView
+from prmlabel.labelers import load_labeler
+from prmlabel.schema import LABELS, ROLLOUTS
+from prmlabel.stages.runner import ShardOutput, StageInputs
+from prmlabel.store import ShardStore, StoreError
+
+DEFAULT_PROMPT = {
+    "system": None,
+    "template": "{question}\n\nPlease reason step by step, with the steps separated by a blank line, "
+    "and put your final answer within \\boxed{}.",
+}
+
+
+def read_input_manifest(folder: str) -> dict[str, Any]:
+    manifest = ShardStore(folder).read_manifest()
+    if manifest is None:
+        raise StoreError(
+            f"{folder} is not a finished prmlabel folder (no manifest.json); "
+            "point --input at the output of `prmlabel generate` or `prmlabel import`"
+        )
+    return manifest
+
+
+class LabelStage:
+    name = "label"
+    schema = LABELS
+
+    @staticmethod
+    def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
+        """Fill what the input folder decides: shard count, prompt, and its fingerprint (so a changed
+        input is a changed config)."""
+        manifest = read_input_manifest(config["input"])
+        config = dict(config)
+        if config.get("num_shards") is None:
+            config["num_shards"] = manifest["num_shards"]
+        if config.get("prompt") is None:
+            config["prompt"] = manifest.get("config", {}).get("prompt") or DEFAULT_PROMPT
+        config["input_fingerprint"] = manifest["fingerprint"]
+        params = dict(config.get("params") or {})
+        if config.get("rollouts_per_estimate") is not None:
+            params["k"] = int(config["rollouts_per_estimate"])
+        config["params"] = params
+        return config
+
+    def __init__(self, config: dict[str, Any], fingerprint: str):
+        self.config = config
+        self.fingerprint = fingerprint
+        self.labeler = load_labeler(config["method"], config.get("params"))
+        if config["backend"]["name"] not in available_backends():
+            raise ValueError(
+                f"unknown backend {config['backend']['name']!r}; choose one of: {', '.join(available_backends())}"
+            )
+        s = config["sampling"]
+        self.sampling = Sampling(
+            float(s["temperature"]), float(s["top_p"]), int(s["max_tokens"]), tuple(s["stop"] or ())
+        )
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            spec = self.config["backend"]
+            self._backend = load_backend(spec["name"], model=spec.get("model"), **(spec.get("options") or {}))
+        return self._backend
+
+    def load(self) -> StageInputs:
+        paths = sorted(Path(self.config["input"]).glob("part-*.parquet"))
+        items: list[tuple[str, Any]] = []
+        for path in paths:
+            for row_number, row in enumerate(pq.read_table(path, columns=ROLLOUTS.names).to_pylist(), start=1):
+                items.append((row["problem_id"], (str(path), row_number, row)))
+        return StageInputs(items=items, rejects=[], rows_in=len(items))
+
+    def sort_key(self, row: dict[str, Any]) -> Any:
+        return (row["problem_id"], row["response_id"])
+
+    def process(self, items: list[tuple[str, int, dict[str, Any]]], progress: tqdm) -> ShardOutput:
+        prompt = self.config["prompt"]
+        pass_rate = _pass_rates([row for _, _, row in items])
+        jobs: list[Job] = []
+        rows: list[dict[str, Any]] = []
+        rejects: list[dict[str, Any]] = []
+        for path, row_number, row in items:
+            if not row.get("steps"):
+                rejects.append(_reject(path, row_number, row, "steps", "the response has no steps to label"))
+                progress.update(1)
+                continue
+            view = ResponseView(
+                problem_id=row["problem_id"],
+                response_id=row["response_id"],
+                steps=tuple(row["steps"]),
+                is_correct=bool(row["is_correct"]),
+                problem_pass_rate=pass_rate[row["problem_id"]],
+            )
+            job = Job(
+                question=prompt["template"].replace("{question}", row["question"]),
+                reference=row.get("reference_answer"),
+                domain=row.get("domain") or "math",
+                program=self.labeler.label(view),
+                payload=(path, row_number, row),
+            )
+            jobs.append(job)
+        scheduler = Scheduler(
+            self.backend,
+            self.sampling,
+            seed=int(self.config["seed"]),
+            model_key=self._model_key(),
+            system=prompt.get("system"),
+            max_batch=int(self.config["runtime"].get("batch_size") or 1024),
+        )
+        stats = scheduler.run(jobs, on_done=lambda job: progress.update(1))
+        provenance = self._provenance()
+        for job in jobs:
+            path, row_number, row = job.payload
+            if job.error is not None or job.result is None:
+                rejects.append(_reject(path, row_number, row, "method", job.error or "no labels"))
+                continue
+            labels = job.result
+            rows.append(
+                {
+                    **row,
+                    "method": self.labeler.name,
+                    "values": labels.values,
+                    "hard": labels.hard,
+                    "first_error": labels.first_error,
+                    "label_extra": json.dumps(labels.extra, sort_keys=True),
+                    "label_cost": job.cost.as_dict(),
+                    "label_provenance": provenance,
+                }
+            )
+        cost = {
+            "rounds": stats.rounds,
+            "backend_calls": stats.backend_calls,
+            "backend_requests": stats.backend_requests,
+            "rollouts": sum(j.cost.rollouts for j in jobs),
+            "generated_rollouts": stats.generated_rollouts,
+            "cache_hits": stats.cache_hits,
+            "generated_tokens": stats.generated_tokens,
+            "prompt_tokens": stats.prompt_tokens,
+            "backend_seconds": round(stats.backend_seconds, 3),
+            "engine_seconds": round(stats.engine_seconds, 3),
+        }
+        return ShardOutput(rows=rows, rejects=rejects, rows_out=len(rows), cost=cost)
+
+    def _model_key(self) -> str:
+        prov = self.backend.provenance()
+        return json.dumps(
+            [prov.get("model"), prov.get("model_hash"), self.sampling.to_dict(), int(self.config["seed"])],
+            sort_keys=True,
+        )
+
+    def _provenance(self) -> dict[str, Any]:
+        prov = self.backend.provenance()
+        return {
+            "method": self.labeler.name,
+            "paper": self.labeler.paper,
+            "params": json.dumps(self.labeler.params(), sort_keys=True),
+            "backend": prov.get("backend", self.config["backend"]["name"]),
+            "model": prov.get("model", ""),
+            "model_hash": prov.get("model_hash", ""),
+            "backend_version": prov.get("backend_version", ""),
+            "sampling": self.sampling.to_dict(),
+            "seed": int(self.config["seed"]),
+            "prmlabel_version": __version__,
+            "config_fingerprint": self.fingerprint,
+        }
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Fraction of each problem's responses that are correct (all of a problem's responses share a shard)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        counts[row["problem_id"]][0] += bool(row["is_correct"])
+        counts[row["problem_id"]][1] += 1
+    return {pid: c / n for pid, (c, n) in counts.items()}
+
+
+def _reject(path: str, row_number: int, row: dict[str, Any], field: str, reason: str) -> dict[str, Any]:
+    return {
+        "file": path,
+        "row": row_number,
+        "field": field,
+        "reason": reason,
+        "problem_id": row.get("problem_id"),
+        "raw": json.dumps({"response_id": row.get("response_id")}),
+    }
+
+
+def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
+    cost = totals["cost"]
+    responses = max(totals["rows_out"], 1)
+    return {
+        "responses in": totals["rows_in"],
+        "responses labeled": totals["rows_out"],
+        "responses rejected": totals["rows_rejected"],
+        "rollouts used": int(cost.get("rollouts", 0)),
+        "rollouts generated": int(cost.get("generated_rollouts", 0)),
+        "cache hits": int(cost.get("cache_hits", 0)),
+        "rollouts per response": f"{cost.get('rollouts', 0) / responses:.1f}",
+        "backend rounds": int(cost.get("rounds", 0)),
+        "generated tokens": int(cost.get("generated_tokens", 0)),
+    }
