@@ -102,7 +102,7 @@ def _clean_phrase_answer(ans: str) -> str:
     return ans
 
 
-def _extract_math(text: str) -> str | None:
+def _extract_math(text: str, strict: bool = False) -> str | None:
     boxed = last_boxed(text)
     if boxed:
         return boxed
@@ -120,6 +120,8 @@ def _extract_math(text: str) -> str | None:
             return inner
         if ans:
             return ans
+    if strict:
+        return None
     numbers = _NUMBER_RE.findall(text)
     if numbers:
         return numbers[-1]
@@ -143,11 +145,11 @@ def _extract_logic(text: str) -> str | None:
     return None
 
 
-def extract_answer(text: str, domain: str = "math") -> str | None:
+def extract_answer(text: str, domain: str = "math", strict: bool = False) -> str | None:
     """The final answer a response commits to, or None when it states none.
 
     Math order: last ``\\boxed``; GSM8K ``#### X``; last "The (final) answer is X" / "Final answer: X";
-    last number. Logic: True / False / Unknown (Uncertain is read as Unknown) in a box, after "answer is",
+    last number (skipped when ``strict``: only an explicit answer counts). Logic: True / False / Unknown (Uncertain is read as Unknown) in a box, after "answer is",
     else the last such word.
     """
     _check_domain(domain)
@@ -157,7 +159,7 @@ def extract_answer(text: str, domain: str = "math") -> str | None:
         return _extract_logic(text)
     if domain == "text":
         return _extract_text(text)
-    return _extract_math(text)
+    return _extract_math(text, strict)
 
 
 _TEXT_ANSWER_RE = re.compile(r"(?:final\s+answer(?:\s+is)?|answer\s+is)\s*[:\-]?\s*(.+)", re.IGNORECASE)

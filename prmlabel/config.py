@@ -22,7 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 CONF_DIR = Path(__file__).parent / "conf"
 
 # Sections whose keys are free-form (each backend has its own options): `key=value` adds or sets.
-OPEN_SECTIONS = ("backend.options.",)
+OPEN_SECTIONS = ("backend.options.", "params.")
 
 # Keys that describe how a run executes, not what it writes.
 RUNTIME_KEYS = ("runtime", "output")

@@ -197,7 +197,9 @@ class Scheduler:
         """The completion joined to its prefix reaches the reference; empty or truncated never does."""
         if finish_reason != "stop" or not text.strip() or job.reference is None:
             return False
-        final = extract_answer(prefix + text, job.domain)
+        # An explicit answer anywhere in prefix + completion; failing that, the completion's own last
+        # number (never a number of the prefix: a completion that says nothing must not inherit one).
+        final = extract_answer(prefix + text, job.domain, strict=True) or extract_answer(text, job.domain)
         if final is None:
             return False
         memo = (final, job.reference, job.domain)

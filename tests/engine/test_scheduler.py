@@ -1,0 +1,164 @@
+"""The scheduler: one backend batch per round, shared samples, exact cost accounting."""
+
+from __future__ import annotations
+
+import random
+
+from prmlabel.backends import Completion, GenerationResult, Sampling
+from prmlabel.backends.synthetic import SyntheticBackend
+from prmlabel.engine.scheduler import Job, Scheduler
+from prmlabel.engine.types import ResponseView, RolloutRequest, StepLabels
+from prmlabel.labelers.mc import MathShepherdMC, MCParams
+from prmlabel.steps import split_steps
+from prmlabel.synthetic.policy import SyntheticPolicy
+from prmlabel.synthetic.problems import make_problems
+
+SAMPLING = Sampling(temperature=0.7, top_p=1.0, max_tokens=512)
+
+
+class CountingBackend:
+    """The synthetic backend, counting what reaches it."""
+
+    name = "counting"
+
+    def __init__(self, **options):
+        self.inner = SyntheticBackend(**options)
+        self.calls: list[int] = []
+        self.samples = 0
+
+    def generate(self, requests):
+        self.calls.append(len(requests))
+        self.samples += sum(r.k for r in requests)
+        return self.inner.generate(requests)
+
+    def provenance(self):
+        return self.inner.provenance()
+
+    def close(self):
+        pass
+
+
+def _responses(n: int, seed: int = 0, slip: float = 0.2):
+    policy = SyntheticPolicy(slip_rate=slip, recovery_rate=0.0)
+    rng = random.Random(seed)
+    out = []
+    for row in make_problems(n, (3, 6), seed=seed):
+        text = policy.continue_text(row, "", rng)
+        out.append((row, split_steps(text)))
+    return out
+
+
+def _jobs(responses, labeler):
+    jobs = []
+    for row, steps in responses:
+        view = ResponseView(row["problem_id"], row["problem_id"] + "/r0", tuple(steps), is_correct=False)
+        jobs.append(
+            Job(question=row["question"], reference=row["reference_answer"], domain="math", program=labeler.label(view))
+        )
+    return jobs
+
+
+def test_all_responses_share_one_backend_call_per_round():
+    backend = CountingBackend()
+    jobs = _jobs(_responses(30), MathShepherdMC(MCParams(k=4)))
+    stats = Scheduler(backend, SAMPLING, seed=0, model_key="m").run(jobs)
+    assert stats.rounds == 1 and backend.calls and len(backend.calls) == 1
+    assert all(j.result is not None for j in jobs)
+    assert stats.generated_rollouts == backend.samples
+    assert sum(j.cost.rollouts for j in jobs) == stats.generated_rollouts + stats.cache_hits
+
+
+def test_max_batch_splits_calls_but_not_results():
+    responses = _responses(20)
+    a = _jobs(responses, MathShepherdMC(MCParams(k=4)))
+    b = _jobs(responses, MathShepherdMC(MCParams(k=4)))
+    backend = CountingBackend()
+    Scheduler(SyntheticBackend(), SAMPLING, seed=3, model_key="m").run(a)
+    Scheduler(backend, SAMPLING, seed=3, model_key="m", max_batch=7).run(b)
+    assert max(backend.calls) <= 7 and len(backend.calls) > 1
+    assert [j.result.values for j in a] == [j.result.values for j in b]
+
+
+def _asker(prefix: str, k: int, offset: int = 0):
+    def program():
+        results = yield [RolloutRequest(prefix, k, offset)]
+        return StepLabels(
+            values=[results[0].mc], hard=[True], first_error=-1, extra={"texts": [r.text for r in results[0].rollouts]}
+        )
+
+    return program()
+
+
+def test_the_same_samples_are_shared_and_charged_once():
+    row = make_problems(1, (4, 4), seed=0)[0]
+    backend = CountingBackend()
+    jobs = [Job(row["question"], row["reference_answer"], "math", _asker("", 4)) for _ in range(3)]
+    stats = Scheduler(backend, SAMPLING, seed=0, model_key="m").run(jobs)
+    assert backend.samples == 4 and stats.cache_hits == 8
+    assert [j.cost.cache_hits for j in jobs] == [0, 4, 4]
+    assert jobs[0].cost.generated_tokens > 0 and jobs[1].cost.generated_tokens == 0
+    assert jobs[0].result.extra == jobs[1].result.extra == jobs[2].result.extra
+
+
+def test_offsets_draw_new_samples_and_reuse_old_ones():
+    row = make_problems(1, (4, 4), seed=0)[0]
+    backend = CountingBackend()
+    scheduler = Scheduler(backend, SAMPLING, seed=0, model_key="m")
+    first = Job(row["question"], row["reference_answer"], "math", _asker("", 4))
+    scheduler.run([first])
+    wider = Job(row["question"], row["reference_answer"], "math", _asker("", 8))
+    scheduler.run([wider])
+    assert backend.samples == 8  # 4, then only the 4 new ones
+    assert wider.result.extra["texts"][:4] == first.result.extra["texts"]
+    # sample j is sample j, whoever asks and in what shape
+    later = Job(row["question"], row["reference_answer"], "math", _asker("", 2, offset=2))
+    Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m").run([later])
+    assert later.result.extra["texts"] == first.result.extra["texts"][2:4]
+
+
+def test_a_failing_labeler_is_reported_and_the_rest_finish():
+    def broken():
+        yield [RolloutRequest("", 2)]
+        raise ZeroDivisionError("boom")
+
+    row = make_problems(1, (4, 4), seed=0)[0]
+    jobs = [
+        Job(row["question"], row["reference_answer"], "math", broken()),
+        Job(row["question"], row["reference_answer"], "math", _asker("", 2)),
+    ]
+    Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m").run(jobs)
+    assert jobs[0].error == "labeler error: ZeroDivisionError: boom" and jobs[0].result is None
+    assert jobs[1].result is not None
+
+
+class FixedBackend:
+    name = "fixed"
+
+    def __init__(self, text: str, finish: str):
+        self.text, self.finish = text, finish
+
+    def generate(self, requests):
+        return [GenerationResult([Completion(self.text, self.finish, 5, 3)] * r.k) for r in requests]
+
+    def provenance(self):
+        return {"model": "fixed"}
+
+    def close(self):
+        pass
+
+
+def test_truncated_empty_and_answerless_completions_never_count():
+    for text, finish in (("The answer is \\boxed{7}.", "length"), ("", "stop"), ("   ", "stop"), ("no answer", "stop")):
+        job = Job("q", "7", "math", _asker("Step 1: 3 + 4 = 7\n\n", 2))
+        Scheduler(FixedBackend(text, finish), SAMPLING, seed=0, model_key="m").run([job])
+        assert job.result.values == [0.0], (text, finish)
+    ok = Job("q", "7", "math", _asker("Step 1: 3 + 4 = 7\n\n", 2))
+    Scheduler(FixedBackend("The answer is \\boxed{7}.", "stop"), SAMPLING, seed=0, model_key="m").run([ok])
+    assert ok.result.values == [1.0]
+
+
+def test_completion_is_checked_joined_to_its_prefix():
+    # the prefix already states the answer; the completion only closes the sentence
+    job = Job("q", "12", "math", _asker("So the answer is \\boxed{12}", 1))
+    Scheduler(FixedBackend(".", "stop"), SAMPLING, seed=0, model_key="m").run([job])
+    assert job.result.values == [1.0]
