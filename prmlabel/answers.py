@@ -149,8 +149,8 @@ def extract_answer(text: str, domain: str = "math", strict: bool = False) -> str
     """The final answer a response commits to, or None when it states none.
 
     Math order: last ``\\boxed``; GSM8K ``#### X``; last "The (final) answer is X" / "Final answer: X";
-    last number (skipped when ``strict``: only an explicit answer counts). Logic: True / False / Unknown (Uncertain is read as Unknown) in a box, after "answer is",
-    else the last such word.
+    last number (skipped when ``strict``: only an explicit answer counts). Logic: True / False /
+    Unknown (Uncertain is read as Unknown) in a box, after "answer is", else the last such word.
     """
     _check_domain(domain)
     if not text or not text.strip():
