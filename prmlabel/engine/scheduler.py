@@ -26,7 +26,13 @@ from prmlabel.seeds import derive_seed
 
 @dataclass
 class JobCost:
-    """What one response's labeling cost: requests and samples used, of which cached, and tokens."""
+    """What one response's labeling cost, independent of what any cache held when it ran.
+
+    ``rollouts`` counts the samples the labeler used; ``cache_hits`` those of them that another
+    response of the same run used first (shared prefixes); tokens are those of the samples this
+    response used first. So a resumed or re-run shard writes the same costs as an uninterrupted
+    one; what the backend actually generated is counted per shard (:class:`RunStats`).
+    """
 
     requests: int = 0
     rollouts: int = 0
@@ -56,7 +62,10 @@ class Job:
 
 @dataclass
 class RunStats:
+    """What the backend really did in one run: generated samples, cache hits (in-run and on disk)."""
+
     rounds: int = 0
+    rollouts_used: int = 0
     backend_calls: int = 0
     backend_requests: int = 0
     generated_rollouts: int = 0
@@ -90,12 +99,15 @@ class Scheduler:
     # -- the loop --------------------------------------------------------------------------------
     def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> RunStats:
         stats = RunStats()
+        self._used: set[tuple[str, int]] = set()  # samples some job of this run has used
         started = time.perf_counter()
         active = [job for job in jobs if self._advance(job, None, on_done)]
         while active:
             stats.rounds += 1
             self._round(active, stats, on_done)
             active = [job for job in active if job.result is None and job.error is None]
+        self.cache.flush(force=True)
+        stats.cache_hits = stats.rollouts_used - stats.generated_rollouts
         stats.engine_seconds = time.perf_counter() - started - stats.backend_seconds
         return stats
 
@@ -125,7 +137,7 @@ class Scheduler:
             for request in job._pending or []:
                 if request.k < 1 or request.offset < 0:
                     raise ValueError(f"bad rollout request {request}")
-                key = prefix_key(self.model_key, job.question, request.prefix)
+                key = prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
                 plans.append((job, request, key))
                 for index in range(request.offset, request.offset + request.k):
                     if (key, index) not in wanted and self.cache.get(key, index) is None:
@@ -133,19 +145,25 @@ class Scheduler:
         # 2. Generate the missing samples: contiguous runs of sample indices become one request each.
         if wanted:
             self._generate(wanted, stats)
-        # 3. Hand each job its results; a sample generated this round is charged to the first asker.
-        charged: set[tuple[str, int]] = set()
+        # 3. Hand each job its results; a sample's tokens are charged to the first job that used it.
         by_job: dict[int, list[RolloutResult]] = {}
         for job, request, key in plans:
-            indices = range(request.offset, request.offset + request.k)
-            rollouts = tuple(self.cache.get(key, i) for i in indices)
-            fresh = {(key, i) for i in indices if (key, i) in wanted} - charged
-            charged |= fresh
+            rollouts = []
+            for index in range(request.offset, request.offset + request.k):
+                rollout = self.cache.get(key, index)
+                assert rollout is not None
+                rollouts.append(rollout)
+                if (key, index) in self._used:
+                    job.cost.cache_hits += 1
+                else:
+                    self._used.add((key, index))
+                    job.cost.generated_tokens += rollout.completion_tokens
+                    job.cost.prompt_tokens += rollout.prompt_tokens
             job.cost.requests += 1
             job.cost.rollouts += request.k
-            job.cost.cache_hits += request.k - len(fresh)
-            stats.cache_hits += request.k - len(fresh)
-            by_job.setdefault(id(job), []).append(RolloutResult(request, rollouts))  # type: ignore[arg-type]
+            stats.rollouts_used += request.k
+            by_job.setdefault(id(job), []).append(RolloutResult(request, tuple(rollouts)))
+        self.cache.flush()
         for job in active:
             self._advance(job, by_job[id(job)], on_done)
 
@@ -184,11 +202,9 @@ class Scheduler:
                         correct=self._is_correct(job, prefix, completion.text, completion.finish_reason),
                         finish_reason=completion.finish_reason,
                         completion_tokens=completion.completion_tokens,
+                        prompt_tokens=completion.prompt_tokens,
                     )
                     self.cache.put(key, first + i, rollout)
-                    # tokens are charged to the job whose request drew the sample first
-                    job.cost.generated_tokens += completion.completion_tokens
-                    job.cost.prompt_tokens += completion.prompt_tokens
                     stats.generated_rollouts += 1
                     stats.generated_tokens += completion.completion_tokens
                     stats.prompt_tokens += completion.prompt_tokens

@@ -36,6 +36,7 @@ class Rollout:
     correct: bool
     finish_reason: str
     completion_tokens: int
+    prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)

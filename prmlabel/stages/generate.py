@@ -99,7 +99,7 @@ class GenerateStage:
     def sort_key(self, row: dict[str, Any]) -> Any:
         return (row["problem_id"], row["sample_index"])
 
-    def process(self, items: list[dict[str, Any]], progress: tqdm) -> ShardOutput:
+    def process(self, items: list[dict[str, Any]], progress: tqdm, shard: int = 0) -> ShardOutput:
         samples = int(self.config["samples"])
         batch_size = int((self.config.get("runtime") or {}).get("batch_size") or 64)
         template = self.config["prompt"]["template"]

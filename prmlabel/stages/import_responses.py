@@ -40,7 +40,7 @@ class ImportStage:
     def sort_key(self, row: dict[str, Any]) -> Any:
         return (row["problem_id"], row["sample_index"])
 
-    def process(self, items: list[dict[str, Any]], progress: tqdm) -> ShardOutput:
+    def process(self, items: list[dict[str, Any]], progress: tqdm, shard: int = 0) -> ShardOutput:
         provenance = {
             "backend": "import",
             "model": "",

@@ -7,6 +7,7 @@ with (from the input folder's config) unless the config names another.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -17,12 +18,13 @@ from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.backends import Backend, Sampling, available_backends, load_backend
+from prmlabel.engine.cache import PersistentRolloutCache, RolloutCache
 from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import load_labeler
 from prmlabel.schema import LABELS, ROLLOUTS
 from prmlabel.stages.runner import ShardOutput, StageInputs
-from prmlabel.store import ShardStore, StoreError
+from prmlabel.store import ShardStore, StoreError, part_name
 
 DEFAULT_PROMPT = {
     "system": None,
@@ -94,7 +96,7 @@ class LabelStage:
     def sort_key(self, row: dict[str, Any]) -> Any:
         return (row["problem_id"], row["response_id"])
 
-    def process(self, items: list[tuple[str, int, dict[str, Any]]], progress: tqdm) -> ShardOutput:
+    def process(self, items: list[tuple[str, int, dict[str, Any]]], progress: tqdm, shard: int = 0) -> ShardOutput:
         prompt = self.config["prompt"]
         pass_rate = _pass_rates([row for _, _, row in items])
         jobs: list[Job] = []
@@ -120,13 +122,15 @@ class LabelStage:
                 payload=(path, row_number, row),
             )
             jobs.append(job)
+        model_key = self._model_key()
         scheduler = Scheduler(
             self.backend,
             self.sampling,
             seed=int(self.config["seed"]),
-            model_key=self._model_key(),
+            model_key=model_key,
             system=prompt.get("system"),
             max_batch=int(self.config["runtime"].get("batch_size") or 1024),
+            cache=self._cache(model_key, shard),
         )
         stats = scheduler.run(jobs, on_done=lambda job: progress.update(1))
         provenance = self._provenance()
@@ -161,6 +165,15 @@ class LabelStage:
             "engine_seconds": round(stats.engine_seconds, 3),
         }
         return ShardOutput(rows=rows, rejects=rejects, rows_out=len(rows), cost=cost)
+
+    def _cache(self, model_key: str, shard: int) -> RolloutCache:
+        """The shard's rollout cache: on disk beside the output unless ``runtime.rollout_cache=none``."""
+        where = (self.config.get("runtime") or {}).get("rollout_cache", "auto")
+        if where in (None, "none", False):
+            return RolloutCache()
+        root = Path(self.config["output"]).parent / "_rollout_cache" if where == "auto" else Path(where)
+        digest = hashlib.sha256(model_key.encode()).hexdigest()[:16]
+        return PersistentRolloutCache(root / digest / f"n{self.config['num_shards']}-{part_name(shard)}")
 
     def _model_key(self) -> str:
         prov = self.backend.provenance()

@@ -40,7 +40,7 @@ class Stage(Protocol):
 
     def load(self) -> StageInputs: ...
 
-    def process(self, items: list[Any], progress: tqdm) -> ShardOutput: ...
+    def process(self, items: list[Any], progress: tqdm, shard: int = 0) -> ShardOutput: ...
 
     def sort_key(self, row: dict[str, Any]) -> Any: ...
 
@@ -119,7 +119,7 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                 for index in todo:
                     shard_started = time.perf_counter()
                     items = items_by_shard[index]
-                    out = stage.process(items, bar)
+                    out = stage.process(items, bar, shard=index)
                     rows = sorted(out.rows, key=stage.sort_key)
                     rejects = rejects_by_shard[index] + out.rejects
                     store.write_shard(

@@ -126,3 +126,21 @@ def test_unknown_method_and_parameter_are_clear_errors(prmlabel, rollouts, tmp_p
 def test_input_that_is_not_a_rollouts_folder(prmlabel, tmp_path):
     proc = prmlabel(["label", "-i", str(tmp_path), "-o", str(tmp_path / "out")], check=False)
     assert proc.returncode == 2 and "manifest.json" in proc.stderr
+
+
+def _records(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((folder / "_records").glob("*.json"))]
+
+
+def test_rollout_cache_is_reused_across_runs_without_changing_rows(prmlabel, rollouts, tmp_path):
+    first, second, uncached = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    prmlabel(["label", "-i", str(rollouts), "-o", str(first), "-k", "3", "--no-progress"])
+    prmlabel(["label", "-i", str(rollouts), "-o", str(second), "-k", "3", "--no-progress"])
+    prmlabel(
+        ["label", "-i", str(rollouts), "-o", str(uncached), "-k", "3", "--no-progress", "runtime.rollout_cache=none"]
+    )
+    assert sum(r["cost"]["generated_rollouts"] for r in _records(first)) > 0
+    assert sum(r["cost"]["generated_rollouts"] for r in _records(second)) == 0  # every sample from the cache
+    assert sum(r["cost"]["generated_rollouts"] for r in _records(uncached)) > 0
+    assert _bytes(first) == _bytes(second) == _bytes(uncached)  # costs in rows do not depend on the cache
+    assert (tmp_path / "_rollout_cache").is_dir()
