@@ -10,6 +10,10 @@ from prmlabel.labelers.base import Labeler, build_params
 # name -> "module:LabelerClass:ParamsClass"
 _REGISTRY: dict[str, str] = {
     "mc": "prmlabel.labelers.mc:MathShepherdMC:MCParams",
+    "scan": "prmlabel.labelers.scan:SCAN:SCANParams",
+    "rpe": "prmlabel.labelers.rpe:RelativeProgress:RPEParams",
+    "pav": "prmlabel.labelers.pav:ProcessAdvantage:PAVParams",
+    "omegaprm": "prmlabel.labelers.omegaprm:OmegaPRM:OmegaPRMParams",
 }
 
 

@@ -13,16 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from tests.bench import labelers  # noqa: F401  (registers its benchmarks)
+from tests.bench.registry import BENCHMARKS, bench
+
 REPO = Path(__file__).resolve().parents[2]
-BENCHMARKS: dict[str, Callable[[], str]] = {}
-
-
-def bench(fn: Callable[[], str]) -> Callable[[], str]:
-    BENCHMARKS[fn.__name__.removeprefix("bench_")] = fn
-    return fn
 
 
 def _cli(*args: str, cwd: Path) -> tuple[float, str]:
