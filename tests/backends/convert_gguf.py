@@ -46,6 +46,9 @@ def convert(gguf: Path, out: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are plain floats by now; the GGUF "quantizer" only marks where they came from, and it
+    # makes save_pretrained refuse (transformers 5) and vLLM look for a GGUF file. Drop both marks.
+    model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         delattr(model.config, "quantization_config")
     model.save_pretrained(tmp)

