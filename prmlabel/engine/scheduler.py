@@ -54,6 +54,7 @@ class Job:
     domain: str
     program: LabelProgram
     payload: Any = None  # the caller's handle on the row; the scheduler never reads it
+    group: str = ""  # the problem: a token budget is shared by the responses of one problem
     cost: JobCost = field(default_factory=JobCost)
     result: StepLabels | None = None
     error: str | None = None
@@ -86,6 +87,7 @@ class Scheduler:
         system: str | None = None,
         cache: RolloutCache | None = None,
         max_batch: int = 1024,
+        token_budget: int | None = None,
     ):
         self.backend = backend
         self.sampling = sampling
@@ -94,6 +96,10 @@ class Scheduler:
         self.system = system
         self.cache = cache if cache is not None else RolloutCache()
         self.max_batch = max_batch
+        # Generated tokens a problem's responses may spend together; a response whose problem has
+        # spent it stops where it is and is reported, never labeled from a partial estimate.
+        self.token_budget = token_budget
+        self._spent: dict[str, int] = {}
         self._equivalent: dict[tuple[str, str, str], bool] = {}
 
     # -- the loop --------------------------------------------------------------------------------
@@ -103,6 +109,10 @@ class Scheduler:
         started = time.perf_counter()
         active = [job for job in jobs if self._advance(job, None, on_done)]
         while active:
+            if self.token_budget is not None:
+                active = [job for job in active if not self._over_budget(job, on_done)]
+                if not active:
+                    break
             stats.rounds += 1
             self._round(active, stats, on_done)
             active = [job for job in active if job.result is None and job.error is None]
@@ -110,6 +120,19 @@ class Scheduler:
         stats.cache_hits = stats.rollouts_used - stats.generated_rollouts
         stats.engine_seconds = time.perf_counter() - started - stats.backend_seconds
         return stats
+
+    def _over_budget(self, job: Job, on_done: Callable[[Job], None] | None) -> bool:
+        if self._spent.get(job.group, 0) < (self.token_budget or 0):
+            return False
+        job.error = (
+            f"token budget spent: the problem's responses generated {self._spent[job.group]} tokens "
+            f"(budget {self.token_budget}); raise token_budget or leave it unset"
+        )
+        job.program.close()
+        job._pending = None
+        if on_done is not None:
+            on_done(job)
+        return True
 
     def _advance(self, job: Job, results: list[RolloutResult] | None, on_done: Callable[[Job], None] | None) -> bool:
         """Step the job's program; True while it still has requests."""
@@ -157,6 +180,7 @@ class Scheduler:
                     job.cost.cache_hits += 1
                 else:
                     self._used.add((key, index))
+                    self._spent[job.group] = self._spent.get(job.group, 0) + rollout.completion_tokens
                     job.cost.generated_tokens += rollout.completion_tokens
                     job.cost.prompt_tokens += rollout.prompt_tokens
             job.cost.requests += 1

@@ -120,6 +120,7 @@ class LabelStage:
                 domain=row.get("domain") or "math",
                 program=self.labeler.label(view),
                 payload=(path, row_number, row),
+                group=row["problem_id"],
             )
             jobs.append(job)
         model_key = self._model_key()
@@ -131,6 +132,7 @@ class LabelStage:
             system=prompt.get("system"),
             max_batch=int(self.config["runtime"].get("batch_size") or 1024),
             cache=self._cache(model_key, shard),
+            token_budget=self.config.get("token_budget"),
         )
         stats = scheduler.run(jobs, on_done=lambda job: progress.update(1))
         provenance = self._provenance()

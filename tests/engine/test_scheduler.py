@@ -162,3 +162,17 @@ def test_completion_is_checked_joined_to_its_prefix():
     job = Job("q", "12", "math", _asker("So the answer is \\boxed{12}", 1))
     Scheduler(FixedBackend(".", "stop"), SAMPLING, seed=0, model_key="m").run([job])
     assert job.result.values == [1.0]
+
+
+def test_token_budget_stops_a_problem_and_says_why():
+    responses = _responses(4)
+    jobs = _jobs(responses, MathShepherdMC(MCParams(k=4, waves=1)))
+    for job, (row, _) in zip(jobs, responses, strict=True):
+        job.group = row["problem_id"]
+    Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m", token_budget=60).run(jobs)
+    stopped = [j for j in jobs if j.error]
+    assert stopped and all("token budget spent" in j.error and j.result is None for j in stopped)
+    unlimited = _jobs(responses, MathShepherdMC(MCParams(k=4, waves=1)))
+    Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m").run(unlimited)
+    assert all(j.result is not None for j in unlimited)
+    assert sum(j.cost.generated_tokens for j in jobs) < sum(j.cost.generated_tokens for j in unlimited)
