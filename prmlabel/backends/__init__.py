@@ -10,6 +10,9 @@ from prmlabel.backends.base import Backend, Completion, GenerationRequest, Gener
 # name -> "module:factory"; the module is imported only when the backend is chosen.
 _REGISTRY: dict[str, str] = {
     "synthetic": "prmlabel.backends.synthetic:SyntheticBackend",
+    "llamacpp": "prmlabel.backends.llamacpp:LlamaCppBackend",
+    "openai": "prmlabel.backends.openai_compat:OpenAIBackend",
+    "vllm": "prmlabel.backends.vllm:VLLMBackend",
 }
 
 
@@ -30,7 +33,33 @@ def load_backend(name: str, **options: Any) -> Backend:
     return factory(**options)
 
 
+class LazyBackend:
+    """The configured backend, built on first use: a run whose shards are all done starts no engine.
+
+    ``spec`` is a config's ``backend`` block (``name``, ``model``, ``options``); the name is checked
+    at once, so a typo fails before any work.
+    """
+
+    def __init__(self, spec: dict[str, Any]):
+        if spec["name"] not in _REGISTRY:
+            raise ValueError(f"unknown backend {spec['name']!r}; choose one of: {', '.join(available_backends())}")
+        self.spec = spec
+        self._backend: Backend | None = None
+
+    def get(self) -> Backend:
+        if self._backend is None:
+            spec = self.spec
+            self._backend = load_backend(spec["name"], model=spec.get("model"), **(spec.get("options") or {}))
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
 __all__ = [
+    "LazyBackend",
     "Backend",
     "Completion",
     "GenerationRequest",

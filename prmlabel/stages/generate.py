@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.answers import check_answer
-from prmlabel.backends import Backend, GenerationRequest, Sampling, available_backends, load_backend
+from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -72,19 +72,12 @@ class GenerateStage:
             max_tokens=int(sampling["max_tokens"]),
             stop=tuple(sampling.get("stop") or ()),
         )
-        if config["backend"]["name"] not in available_backends():
-            raise ValueError(
-                f"unknown backend {config['backend']['name']!r}; choose one of: {', '.join(available_backends())}"
-            )
-        self._backend: Backend | None = None
+        self._backend = LazyBackend(config["backend"])
         self.loaded_rows_in = 0
 
     @property
     def backend(self) -> Backend:
-        if self._backend is None:  # only built when some shard has work to do
-            spec = self.config["backend"]
-            self._backend = load_backend(spec["name"], model=spec.get("model"), **(spec.get("options") or {}))
-        return self._backend
+        return self._backend.get()
 
     def load(self) -> StageInputs:
         fieldmap, preset = fieldmap_from_config(self.config)
@@ -185,8 +178,7 @@ class GenerateStage:
         }
 
     def close(self) -> None:
-        if self._backend is not None:
-            self._backend.close()
+        self._backend.close()
 
 
 def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:

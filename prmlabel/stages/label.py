@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from prmlabel import __version__
-from prmlabel.backends import Backend, Sampling, available_backends, load_backend
+from prmlabel.backends import Backend, LazyBackend, Sampling
 from prmlabel.engine.cache import PersistentRolloutCache, RolloutCache
 from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView
@@ -68,22 +68,15 @@ class LabelStage:
         self.config = config
         self.fingerprint = fingerprint
         self.labeler = load_labeler(config["method"], config.get("params"))
-        if config["backend"]["name"] not in available_backends():
-            raise ValueError(
-                f"unknown backend {config['backend']['name']!r}; choose one of: {', '.join(available_backends())}"
-            )
         s = config["sampling"]
         self.sampling = Sampling(
             float(s["temperature"]), float(s["top_p"]), int(s["max_tokens"]), tuple(s["stop"] or ())
         )
-        self._backend: Backend | None = None
+        self._backend = LazyBackend(config["backend"])
 
     @property
     def backend(self) -> Backend:
-        if self._backend is None:
-            spec = self.config["backend"]
-            self._backend = load_backend(spec["name"], model=spec.get("model"), **(spec.get("options") or {}))
-        return self._backend
+        return self._backend.get()
 
     def load(self) -> StageInputs:
         paths = sorted(Path(self.config["input"]).glob("part-*.parquet"))
@@ -201,8 +194,7 @@ class LabelStage:
         }
 
     def close(self) -> None:
-        if self._backend is not None:
-            self._backend.close()
+        self._backend.close()
 
 
 def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
