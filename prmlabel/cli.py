@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import typer
 
 from prmlabel import __version__
-from prmlabel.cli_common import OVERRIDES_HELP, examples, fail, print_summary, run_configured_stage
+from prmlabel.cli_common import (
+    BackendName,
+    Model,
+    NoProgress,
+    NumShards,
+    Output,
+    Overrides,
+    Overwrite,
+    Seed,
+    Shard,
+    ShowConfig,
+    examples,
+    fail,
+    run_command,
+)
 
 app = typer.Typer(
     name="prmlabel",
@@ -19,6 +33,7 @@ app = typer.Typer(
         "Quick start (the synthetic backend is a simulator with known ground truth):\n\n"
         "  prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl\n\n"
         "  prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8\n\n"
+        "  prmlabel label -i runs/r1/rollouts -o runs/r1/labels --method omegaprm\n\n"
         "Every stage also takes trailing key=value overrides; see `prmlabel generate --show-config`."
     ),
     no_args_is_help=True,
@@ -26,16 +41,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-LABEL_METHODS_HELP = (
-    "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error), "
-    "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
-    "pav (advantages under a Best-of-K prover). [default: mc]"
-)
 synthetic_app = typer.Typer(
     help="The synthetic ground-truth environment: a simulator whose every step can be checked.",
     no_args_is_help=True,
 )
 app.add_typer(synthetic_app, name="synthetic")
+
+LABEL_METHODS_HELP = (
+    "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error), "
+    "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
+    "pav (advantages under a Best-of-K prover). [default: mc]"
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -46,7 +62,6 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 
 @app.command(
-    context_settings={"allow_extra_args": False},
     epilog=examples(
         "prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8 --num-shards 4",
         "prmlabel generate -i gsm8k/test.jsonl --preset gsm8k -o runs/gsm/rollouts --backend llamacpp",
@@ -56,25 +71,33 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
     ),
 )
 def generate(
-    overrides: list[str] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
-    input: Path = typer.Option(
-        None, "--input", "-i", help="Problems: JSONL, JSON, Parquet, CSV or a HF datasets folder."
-    ),
-    output: Path = typer.Option(None, "--output", "-o", help="Output folder of rollout shards."),
-    preset: str = typer.Option(None, help="Field mapping preset: gsm8k, math, math500, processbench, folio, prontoqa."),
-    backend: str = typer.Option(None, help="Policy engine: synthetic, llamacpp, openai, vllm."),
-    model: str = typer.Option(None, help="Model name or path for the backend."),
-    samples: int = typer.Option(None, help="Responses per problem. [default: 4]"),
-    seed: int = typer.Option(None, help="Run seed; every request's seed derives from it. [default: 0]"),
-    num_shards: int = typer.Option(None, "--num-shards", help="Shards to split the problems into. [default: 1]"),
-    shard: str = typer.Option(None, help="Run only shard I of N, as 'I/N' (for cluster array tasks)."),
-    question_field: str = typer.Option(None, help="Field holding the question (without a preset)."),
-    answer_field: str = typer.Option(None, help="Field holding the reference answer (without a preset)."),
-    id_field: str = typer.Option(None, help="Field holding a problem id (default: a hash of the question)."),
-    batch_size: int = typer.Option(None, help="Problems per backend call (runtime only). [default: 64]"),
-    overwrite: bool = typer.Option(False, help="Replace an output folder written with another config."),
-    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    overrides: Overrides = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="Problems: JSONL, JSON, Parquet, CSV or a HF datasets folder.")
+    ] = None,
+    output: Output = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Field mapping preset: gsm8k, math, math500, processbench, folio, prontoqa.")
+    ] = None,
+    backend: BackendName = None,
+    model: Model = None,
+    samples: Annotated[int | None, typer.Option(help="Responses per problem. [default: 4]")] = None,
+    seed: Seed = None,
+    num_shards: NumShards = None,
+    shard: Shard = None,
+    question_field: Annotated[str | None, typer.Option(help="Field holding the question (without a preset).")] = None,
+    answer_field: Annotated[
+        str | None, typer.Option(help="Field holding the reference answer (without a preset).")
+    ] = None,
+    id_field: Annotated[
+        str | None, typer.Option(help="Field holding a problem id (default: a hash of the question).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Problems per backend call (runtime only). [default: 64]")
+    ] = None,
+    overwrite: Overwrite = False,
+    show_config: ShowConfig = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Write --samples step-by-step responses (rollouts) for every problem.
 
@@ -82,28 +105,29 @@ def generate(
     sampling settings and seed, token counts, and gold_first_error where the truth is known.
     Finished shards are skipped on a re-run; a killed run resumes where it stopped.
     """
-    from prmlabel.stages.generate import GenerateStage, summary_rows
-
-    options: dict[str, Any] = {
-        "input": str(input) if input else None,
-        "output": str(output) if output else None,
-        "preset": preset,
-        "backend.name": backend,
-        "backend.model": model,
-        "samples": samples,
-        "seed": seed,
-        "num_shards": num_shards,
-        "runtime.shard": shard,
-        "fields.question": question_field,
-        "fields.answer": answer_field,
-        "fields.id": id_field,
-        "runtime.batch_size": batch_size,
-        "runtime.overwrite": overwrite or None,
-        "runtime.progress": False if no_progress else None,
-    }
-    summary = run_configured_stage("generate", GenerateStage, overrides or [], options, show_config)
-    if summary is not None:
-        print_summary("generate", summary, summary_rows(summary.totals()))
+    run_command(
+        "generate",
+        "prmlabel.stages.generate:GenerateStage",
+        overrides,
+        show_config,
+        overwrite,
+        no_progress,
+        {
+            "input": input,
+            "output": output,
+            "preset": preset,
+            "backend": backend,
+            "model": model,
+            "samples": samples,
+            "seed": seed,
+            "num_shards": num_shards,
+            "shard": shard,
+            "fields.question": question_field,
+            "fields.answer": answer_field,
+            "fields.id": id_field,
+            "batch_size": batch_size,
+        },
+    )
 
 
 @app.command(
@@ -115,35 +139,32 @@ def generate(
     ),
 )
 def import_(
-    overrides: list[str] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
-    input: Path = typer.Option(None, "--input", "-i", help="File of step-by-step responses."),
-    output: Path = typer.Option(None, "--output", "-o", help="Output folder of rollout shards."),
-    preset: str = typer.Option(None, help="processbench, bigbench_mistake, prm800k or math_shepherd."),
-    num_shards: int = typer.Option(None, "--num-shards", help="Shards to split the problems into. [default: 1]"),
-    shard: str = typer.Option(None, help="Run only shard I of N, as 'I/N'."),
-    overwrite: bool = typer.Option(False, help="Replace an output folder written with another config."),
-    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    overrides: Overrides = None,
+    input: Annotated[Path | None, typer.Option("--input", "-i", help="File of step-by-step responses.")] = None,
+    output: Output = None,
+    preset: Annotated[
+        str | None, typer.Option(help="processbench, bigbench_mistake, prm800k or math_shepherd.")
+    ] = None,
+    num_shards: NumShards = None,
+    shard: Shard = None,
+    overwrite: Overwrite = False,
+    show_config: ShowConfig = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Turn ready-made step-by-step responses into rollouts, to label them or score labels.
 
     A human first-error label in the file (ProcessBench `label`, BIG-Bench-Mistake `mistake_index`,
     PRM800K ratings, Math-Shepherd +/-) lands in gold_first_error.
     """
-    from prmlabel.stages.import_responses import ImportStage, summary_rows
-
-    options: dict[str, Any] = {
-        "input": str(input) if input else None,
-        "output": str(output) if output else None,
-        "preset": preset,
-        "num_shards": num_shards,
-        "runtime.shard": shard,
-        "runtime.overwrite": overwrite or None,
-        "runtime.progress": False if no_progress else None,
-    }
-    summary = run_configured_stage("import", ImportStage, overrides or [], options, show_config)
-    if summary is not None:
-        print_summary("import", summary, summary_rows(summary.totals()))
+    run_command(
+        "import",
+        "prmlabel.stages.import_responses:ImportStage",
+        overrides,
+        show_config,
+        overwrite,
+        no_progress,
+        {"input": input, "output": output, "preset": preset, "num_shards": num_shards, "shard": shard},
+    )
 
 
 @app.command(
@@ -156,24 +177,27 @@ def import_(
     ),
 )
 def label(
-    overrides: list[str] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
-    input: Path = typer.Option(None, "--input", "-i", help="A rollouts folder (from generate or import)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Output folder of label shards."),
-    method: str = typer.Option(None, help="Labeling rule: " + LABEL_METHODS_HELP),
-    backend: str = typer.Option(
-        None, help="Policy engine that writes continuations: synthetic, llamacpp, openai, vllm."
-    ),
-    model: str = typer.Option(None, help="Model name or path for the backend."),
-    rollouts_per_estimate: int = typer.Option(
-        None, "--rollouts-per-estimate", "-k", help="Continuations per estimate (the method's k; default: the paper's)."
-    ),
-    seed: int = typer.Option(None, help="Run seed; sample j of a prefix uses derive_seed(seed, prompt, prefix) + j."),
-    num_shards: int = typer.Option(None, "--num-shards", help="Default: the input's shard count."),
-    shard: str = typer.Option(None, help="Run only shard I of N, as 'I/N'."),
-    batch_size: int = typer.Option(None, help="Most requests per backend call (runtime only). [default: 1024]"),
-    overwrite: bool = typer.Option(False, help="Replace an output folder written with another config."),
-    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    overrides: Overrides = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="A rollouts folder (from generate or import).")
+    ] = None,
+    output: Output = None,
+    method: Annotated[str | None, typer.Option(help="Labeling rule: " + LABEL_METHODS_HELP)] = None,
+    backend: BackendName = None,
+    model: Model = None,
+    rollouts_per_estimate: Annotated[
+        int | None,
+        typer.Option("--rollouts-per-estimate", "-k", help="Continuations per estimate (default: the paper's k)."),
+    ] = None,
+    seed: Seed = None,
+    num_shards: Annotated[int | None, typer.Option("--num-shards", help="Default: the input's shard count.")] = None,
+    shard: Shard = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Most requests per backend call (runtime only). [default: 1024]")
+    ] = None,
+    overwrite: Overwrite = False,
+    show_config: ShowConfig = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Label every step of every rollout by one method's rule, with continuations from the policy.
 
@@ -181,25 +205,26 @@ def label(
     (per-step 0/1), first_error, label_cost and label_provenance. Labelers of all responses run
     side by side, so the backend gets one batch per round.
     """
-    from prmlabel.stages.label import LabelStage, summary_rows
-
-    options: dict[str, Any] = {
-        "input": str(input) if input else None,
-        "output": str(output) if output else None,
-        "method": method,
-        "backend.name": backend,
-        "backend.model": model,
-        "rollouts_per_estimate": rollouts_per_estimate,
-        "seed": seed,
-        "num_shards": num_shards,
-        "runtime.shard": shard,
-        "runtime.batch_size": batch_size,
-        "runtime.overwrite": overwrite or None,
-        "runtime.progress": False if no_progress else None,
-    }
-    summary = run_configured_stage("label", LabelStage, overrides or [], options, show_config)
-    if summary is not None:
-        print_summary("label", summary, summary_rows(summary.totals()))
+    run_command(
+        "label",
+        "prmlabel.stages.label:LabelStage",
+        overrides,
+        show_config,
+        overwrite,
+        no_progress,
+        {
+            "input": input,
+            "output": output,
+            "method": method,
+            "backend": backend,
+            "model": model,
+            "rollouts_per_estimate": rollouts_per_estimate,
+            "seed": seed,
+            "num_shards": num_shards,
+            "shard": shard,
+            "batch_size": batch_size,
+        },
+    )
 
 
 @synthetic_app.command(

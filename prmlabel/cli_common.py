@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -11,6 +13,55 @@ from prmlabel.config import ConfigError, compose_config, fingerprint, to_contain
 from prmlabel.store import StoreError, parse_shard_spec
 
 OVERRIDES_HELP = "Hydra overrides, key=value (e.g. sampling.temperature=1.0); see --show-config for the keys."
+
+# Options every stage command shares, declared once.
+Overrides = Annotated[list[str] | None, typer.Argument(help=OVERRIDES_HELP, show_default=False)]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder of Parquet shards.")]
+NumShards = Annotated[int | None, typer.Option("--num-shards", help="Shards to split the rows into. [default: 1]")]
+Shard = Annotated[str | None, typer.Option(help="Run only shard I of N, as 'I/N' (one task of a cluster array).")]
+Overwrite = Annotated[bool, typer.Option(help="Replace an output folder written with another config.")]
+ShowConfig = Annotated[bool, typer.Option("--show-config", help="Print the resolved config and exit.")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+BackendName = Annotated[str | None, typer.Option("--backend", help="Policy engine: synthetic, llamacpp, openai, vllm.")]
+Model = Annotated[str | None, typer.Option(help="Model name or path for the backend.")]
+Seed = Annotated[int | None, typer.Option(help="Run seed; every request's seed derives from it. [default: 0]")]
+
+# Typed option name -> config key, for the options several commands share.
+COMMON_KEYS = {
+    "input": "input",
+    "output": "output",
+    "num_shards": "num_shards",
+    "shard": "runtime.shard",
+    "backend": "backend.name",
+    "model": "backend.model",
+    "seed": "seed",
+    "batch_size": "runtime.batch_size",
+}
+
+
+def run_command(
+    stage_name: str,
+    stage_target: str,
+    overrides: list[str] | None,
+    show_config: bool,
+    overwrite: bool,
+    no_progress: bool,
+    options: dict[str, Any],
+) -> None:
+    """Everything a stage command does: map its options to config keys, run, print the summary.
+
+    ``stage_target`` is "module:Class"; the module also provides ``summary_rows(totals)``.
+    """
+    config: dict[str, Any] = {}
+    for name, value in options.items():
+        config[COMMON_KEYS.get(name, name)] = str(value) if isinstance(value, Path) else value
+    config["runtime.overwrite"] = overwrite or None
+    config["runtime.progress"] = False if no_progress else None
+    module_name, _, cls_name = stage_target.partition(":")
+    module = importlib.import_module(module_name)
+    summary = run_configured_stage(stage_name, getattr(module, cls_name), overrides or [], config, show_config)
+    if summary is not None:
+        print_summary(stage_name, summary, module.summary_rows(summary.totals()))
 
 
 def examples(*commands: str) -> str:
