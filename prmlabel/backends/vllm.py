@@ -12,6 +12,9 @@ Why it looks the way it does:
   into children and gives child ``i`` the seed ``seed + i`` (``vllm/v1/engine/parallel_sampling.py``,
   ``ParentRequest._get_child_sampling_params``, checked in vLLM 0.32), exactly the protocol's rule,
   so no request is split by hand. ``max_tokens`` is always set: vLLM's own default is 16.
+- Greedy requests (temperature 0) with ``k > 1``: vLLM refuses ``n > 1`` there ("n must be 1 when using
+  greedy sampling"). Greedy output does not depend on the seed, so one completion is generated and
+  repeated ``k`` times (each copy reports its own token counts, as ``k`` rollouts would cost).
 - Continuation, not re-asking: the prompt is the model's chat template with the generation prompt
   added, then the prefix as the assistant's own text. It is tokenized here without special tokens
   (the template already wrote them; a tokenizer that adds BOS would otherwise double it) and sent as
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 INSTALL_HINT = "the vllm backend needs vLLM: pip install 'prmlabel[vllm]'"
 
+# vLLM treats a temperature below this as greedy (vllm.sampling_params._SAMPLING_EPS).
+_GREEDY_EPS = 1e-5
 # Files whose bytes decide what a local model folder generates: weights, configs, tokenizer files.
 _HASHED_SUFFIXES = (".safetensors", ".json")
 _HASH_CACHE: dict[tuple[Any, ...], str] = {}
@@ -111,7 +116,7 @@ def hub_revision(model: str, revision: str | None) -> str:
         from huggingface_hub import try_to_load_from_cache
 
         found = try_to_load_from_cache(model, "config.json", revision=revision)
-    except Exception as err:  # noqa: BLE001 - provenance must never stop a run
+    except Exception as err:  # provenance must never stop a run
         log.debug("cannot resolve the revision of %s: %s", model, err)
         found = None
     if isinstance(found, str):
@@ -119,6 +124,10 @@ def hub_revision(model: str, revision: str | None) -> str:
         if "snapshots" in parts:
             return parts[parts.index("snapshots") + 1]
     return revision or ""
+
+
+def _is_greedy(request: GenerationRequest) -> bool:
+    return request.sampling.temperature < _GREEDY_EPS
 
 
 class VLLMBackend:
@@ -159,13 +168,14 @@ class VLLMBackend:
         if not model:
             raise ValueError("the vllm backend needs a model: --model <Hugging Face id or local folder>")
         vllm = _import_vllm()
-        self.model = model
+        local = Path(model).expanduser()
+        self.model = str(local) if local.is_dir() else model
         self.revision = revision
         self.chat_template = chat_template
         self.use_tqdm = use_tqdm
         self.vllm_version: str = getattr(vllm, "__version__", "unknown")
         self.engine_args: dict[str, Any] = {
-            "model": model,
+            "model": self.model,
             "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization,
             "dtype": dtype,
@@ -208,7 +218,7 @@ class VLLMBackend:
     def _sampling_params(self, request: GenerationRequest) -> Any:
         s = request.sampling
         return self._sampling_params_cls(
-            n=request.k,
+            n=1 if _is_greedy(request) else request.k,
             seed=request.seed,
             temperature=s.temperature,
             top_p=s.top_p,
@@ -260,6 +270,8 @@ class VLLMBackend:
                 )
                 for c in ordered
             ]
+            if len(completions) == 1 and requests[i].k > 1:  # greedy: see the module docstring
+                completions = completions * requests[i].k
             results[i] = GenerationResult(completions=completions, seconds=share)
             self.usage.extra["cached_prompt_tokens"] += int(getattr(output, "num_cached_tokens", 0) or 0)
         final = [r if r is not None else GenerationResult(completions=[]) for r in results]
@@ -292,6 +304,6 @@ class VLLMBackend:
         try:
             if shutdown is not None and hasattr(shutdown, "shutdown"):
                 shutdown.shutdown()
-        except Exception as err:  # noqa: BLE001 - closing must not mask the run's own error
+        except Exception as err:  # closing must not mask the run's own error
             log.debug("vLLM shutdown: %s", err)
         del llm

@@ -10,6 +10,8 @@ from prmlabel.engine.types import LabelProgram, ResponseView
 
 
 class Labeler(Protocol):
+    """``uses_rollouts = False`` (a verifier) means the label stage starts no backend for it."""
+
     name: ClassVar[str]
     paper: ClassVar[str]
 

@@ -33,6 +33,24 @@ DEFAULT_PROMPT = {
 }
 
 
+class _NoRollouts:
+    """The backend of a method that never asks for continuations; being asked is a labeler bug."""
+
+    name = "none"
+
+    def generate(self, requests: list[Any]) -> list[Any]:
+        raise RuntimeError("this method declared uses_rollouts = False but asked for continuations")
+
+    def provenance(self) -> dict[str, str]:
+        return {"backend": "none", "model": "", "model_hash": "", "backend_version": ""}
+
+    def close(self) -> None:
+        pass
+
+
+NO_ROLLOUTS = _NoRollouts()
+
+
 def read_input_manifest(folder: str) -> dict[str, Any]:
     manifest = ShardStore(folder).read_manifest()
     if manifest is None:
@@ -76,7 +94,8 @@ class LabelStage:
 
     @property
     def backend(self) -> Backend:
-        return self._backend.get()
+        # A method that checks steps without rollouts (a verifier) starts no engine at all.
+        return self._backend.get() if getattr(self.labeler, "uses_rollouts", True) else NO_ROLLOUTS
 
     def load(self) -> StageInputs:
         paths = sorted(Path(self.config["input"]).glob("part-*.parquet"))
