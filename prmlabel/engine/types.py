@@ -63,7 +63,9 @@ class ResponseView:
     """What a labeler may know of a response: its steps and outcome, never paths or backends.
 
     ``problem_pass_rate`` is the fraction of this problem's responses (in the input) that are
-    correct: SCAN's self-confidence and GenPRM's Pass@1 proxy.
+    correct: SCAN's self-confidence and GenPRM's Pass@1 proxy. ``problem`` is the problem itself as a
+    plain dict (``question``, ``reference_answer``, ``domain``, parsed ``meta``) for verifiers that
+    check steps against the problem's premises (e.g. FOLIO's ``premises-FOL``).
     """
 
     problem_id: str
@@ -71,6 +73,7 @@ class ResponseView:
     steps: tuple[str, ...]
     is_correct: bool
     problem_pass_rate: float | None = None
+    problem: dict[str, Any] | None = field(default=None, hash=False)  # a dict: left out of the hash
 
     def prefix(self, t: int) -> str:
         """The text of the first ``t`` steps (steps partition the response, separators included)."""

@@ -125,6 +125,12 @@ class LabelStage:
                 steps=tuple(row["steps"]),
                 is_correct=bool(row["is_correct"]),
                 problem_pass_rate=pass_rate[row["problem_id"]],
+                problem={
+                    "question": row["question"],
+                    "reference_answer": row.get("reference_answer"),
+                    "domain": row.get("domain"),
+                    "meta": json.loads(row["meta"]) if row.get("meta") else {},
+                },
             )
             job = Job(
                 question=prompt["template"].replace("{question}", row["question"]),
