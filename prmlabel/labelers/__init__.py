@@ -14,6 +14,8 @@ _REGISTRY: dict[str, str] = {
     "rpe": "prmlabel.labelers.rpe:RelativeProgress:RPEParams",
     "pav": "prmlabel.labelers.pav:ProcessAdvantage:PAVParams",
     "omegaprm": "prmlabel.labelers.omegaprm:OmegaPRM:OmegaPRMParams",
+    "z3": "prmlabel.labelers.z3_verifier:Z3Verifier:Z3Params",
+    "sympy": "prmlabel.labelers.sympy_verifier:SympyVerifier:SympyParams",
 }
 
 
