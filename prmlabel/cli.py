@@ -77,7 +77,14 @@ def generate(
     ] = None,
     output: Output = None,
     preset: Annotated[
-        str | None, typer.Option(help="Field mapping preset: gsm8k, math, math500, processbench, folio, prontoqa.")
+        str | None,
+        typer.Option(
+            help="Field mapping preset: gsm8k, math, math500, processbench, folio, folio_formal (FOL facts and "
+            "formal steps for --method z3), prontoqa, proofwriter."
+        ),
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option(help="How answers are compared: math, logic (True/False/Unknown) or text.")
     ] = None,
     backend: BackendName = None,
     model: Model = None,

@@ -51,6 +51,11 @@ def compose_config(stage: str, overrides: list[str], options: dict[str, Any] | N
     return cfg
 
 
+def compose_defaults(stage: str) -> dict[str, Any]:
+    """The stage's config as shipped, with no overrides."""
+    return to_container(compose_config(stage, []))
+
+
 def to_container(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 

@@ -24,7 +24,7 @@ from prmlabel.schema import PROBLEM_FIELDS
 PROBLEM_KEYS: tuple[str, ...] = tuple(f.name for f in PROBLEM_FIELDS)
 
 ANSWER_FROM = ("field", "gsm8k", "boxed", "field_or_boxed", "folio_label", "option_letter")
-QUESTION_FROM = ("field", "folio", "context_question")
+QUESTION_FROM = ("field", "folio", "folio_formal", "context_question")
 
 # Fixed field names the composite question/answer rules read (the layouts of FOLIO and Logic-LLM).
 FOLIO_PREMISES, FOLIO_CONCLUSION = "premises", "conclusion"
@@ -92,6 +92,16 @@ PRESETS: dict[str, FieldMap] = {
         id="example_id",
         question=FOLIO_PREMISES,
         question_from="folio",
+        answer="label",
+        answer_from="folio_label",
+        domain="logic",
+        source="folio",
+    ),
+    # FOLIO for the z3 verifier: the question lists the numbered FOL facts and asks for FoVer-style formal steps.
+    "folio_formal": FieldMap(
+        id="example_id",
+        question=FOLIO_PREMISES,
+        question_from="folio_formal",
         answer="label",
         answer_from="folio_label",
         domain="logic",
@@ -237,7 +247,22 @@ def source_name(path: str | Path) -> str:
 # ------------------------------------------------------------------------------------------------------
 
 
+def _folio_formal_question(data: dict[str, Any]) -> str:
+    """The FOL facts numbered as the z3 verifier cites them, and FoVer's formal step instructions."""
+    from prmlabel.verifiers.logic_steps import FORMAL_STEP_INSTRUCTIONS, formal_problem_text
+
+    premises_fol = get_field(data, "premises-FOL")
+    if not isinstance(premises_fol, list) or not premises_fol or not all(isinstance(p, str) for p in premises_fol):
+        raise RowError("premises-FOL", "premises-FOL must be a non-empty list of formulas for the folio_formal preset")
+    conclusion_fol = text_field(data, "conclusion-FOL", "conclusion-FOL")
+    premises_en = get_field(data, FOLIO_PREMISES)
+    english = premises_en if isinstance(premises_en, list) else None
+    return formal_problem_text(premises_fol, conclusion_fol, english) + "\n\n" + FORMAL_STEP_INSTRUCTIONS
+
+
 def _question(data: dict[str, Any], fm: FieldMap) -> str:
+    if fm.question_from == "folio_formal":
+        return _folio_formal_question(data)
     if fm.question_from == "folio":
         premises = get_field(data, FOLIO_PREMISES)
         if isinstance(premises, str):

@@ -7,6 +7,7 @@ shard's rows do not depend on batch size, shard count or which other problems ra
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tqdm import tqdm
@@ -14,6 +15,7 @@ from tqdm import tqdm
 from prmlabel import __version__
 from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
+from prmlabel.config import compose_defaults
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -44,6 +46,13 @@ def looks_native(path: str) -> bool:
     return False
 
 
+# What a preset implies beyond its field mapping, applied only where the user kept the shipped default:
+# formal steps are one per line, and their instructions are already in the question.
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "folio_formal": {("steps", "split"): "newline", ("prompt", "template"): "{question}"},
+}
+
+
 def fieldmap_from_config(config: dict[str, Any]) -> tuple[FieldMap, str | None]:
     """The preset's field map; without one, prmlabel's own format if the file is in it, else ``fields``."""
     preset = config.get("preset")
@@ -52,14 +61,28 @@ def fieldmap_from_config(config: dict[str, Any]) -> tuple[FieldMap, str | None]:
     if preset:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
-        return PRESETS[preset], (None if preset == "prmlabel" else preset)
+        fieldmap = PRESETS[preset]
+        if config.get("domain"):
+            fieldmap = dataclasses.replace(fieldmap, domain=config["domain"])
+        return fieldmap, (None if preset == "prmlabel" else preset)
     fields = {k: v for k, v in (config.get("fields") or {}).items() if v is not None or k in ("id", "answer")}
+    if config.get("domain"):
+        fields["domain"] = config["domain"]
     return FieldMap(**fields), None
 
 
 class GenerateStage:
     name = "generate"
     schema = ROLLOUTS
+
+    @staticmethod
+    def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
+        """Apply the preset's implied settings where the user left the shipped defaults."""
+        defaults = compose_defaults("generate")
+        for (section, key), value in PRESET_DEFAULTS.get(config.get("preset") or "", {}).items():
+            if config[section][key] == defaults[section][key]:
+                config = {**config, section: {**config[section], key: value}}
+        return config
 
     def __init__(self, config: dict[str, Any], fingerprint: str):
         self.config = config

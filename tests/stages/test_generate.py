@@ -171,3 +171,15 @@ def test_missing_required_option_is_a_clear_error(prmlabel, tmp_path, missing):
     args.pop(missing)
     proc = prmlabel(["generate", *[x for kv in args.items() for x in kv]], check=False)
     assert proc.returncode == 2 and f"{missing} is required" in proc.stderr
+
+
+def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, shared_data):
+    out = tmp_path / "logic"
+    prmlabel(["generate", "-i", str(shared_data / "folio" / "folio-validation.jsonl"), "--preset", "folio_formal",
+              "--domain", "logic", "-o", str(out), "--samples", "1", "--no-progress"])
+    rows = _read(out).to_pylist()
+    assert len(rows) == 204 and all(r["domain"] == "logic" for r in rows)
+    assert all("fact1:" in r["question"] and "-> int1" in r["question"] for r in rows)
+    assert {r["reference_answer"] for r in rows} == {"True", "False", "Unknown"}
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["steps"]["split"] == "newline" and config["prompt"]["template"] == "{question}"
