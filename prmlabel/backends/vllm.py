@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from prmlabel.backends.base import Completion, GenerationRequest, GenerationResult, Usage
+from prmlabel.backends.errors import BackendConfigError
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _import_vllm() -> Any:
     try:
         import vllm
     except ImportError as err:
-        raise ImportError(f"{INSTALL_HINT} ({err})") from err
+        raise BackendConfigError(f"{INSTALL_HINT} ({err})") from err
     return vllm
 
 
@@ -161,12 +162,12 @@ class VLLMBackend:
     ) -> None:
         if unknown:
             # A typo in backend.options would otherwise be silently ignored for a whole GPU run.
-            raise ValueError(
+            raise BackendConfigError(
                 f"unknown vllm backend options: {', '.join(sorted(unknown))}; "
                 "pass further vllm.LLM arguments as engine_kwargs={...}"
             )
         if not model:
-            raise ValueError("the vllm backend needs a model: --model <Hugging Face id or local folder>")
+            raise BackendConfigError("the vllm backend needs a model: --model <Hugging Face id or local folder>")
         vllm = _import_vllm()
         local = Path(model).expanduser()
         self.model = str(local) if local.is_dir() else model
@@ -207,7 +208,7 @@ class VLLMBackend:
         try:
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
         except ValueError as err:  # transformers raises ValueError when there is no template
-            raise ValueError(
+            raise BackendConfigError(
                 f"{self.model} has no chat template; pass backend.options.chat_template='<jinja>' ({err})"
             ) from err
 

@@ -80,7 +80,7 @@ class StubServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
@@ -208,7 +208,9 @@ def test_chat_mode_sends_the_prefix_as_a_final_assistant_message(stub) -> None:
 
 
 def test_always_500_raises_backend_error_naming_the_url(stub) -> None:
-    server = stub(lambda method, path, raw: (500, {"error": "engine fell over"}))
+    server = stub(
+        lambda method, path, raw: fake_openai(method, path, raw) if method == "GET" else (500, "engine fell over")
+    )
     backend = OpenAIBackend(
         base_url=server.base_url, model="m", chat_template="chatml", max_retries=3, backoff=0.01, max_backoff=0.05
     )
@@ -222,6 +224,42 @@ def test_always_500_raises_backend_error_naming_the_url(stub) -> None:
     assert "server is running" in message  # says what to do
     assert len(server.posts()) == 4  # the first try and 3 retries: bounded
     assert time.monotonic() - started < 10
+
+
+def test_a_named_model_needs_no_models_endpoint(stub) -> None:
+    server = stub(
+        lambda method, path, raw: (
+            (404, {"error": "no such route"}) if method == "GET" else fake_openai(method, path, raw)
+        )
+    )
+    backend = OpenAIBackend(base_url=server.base_url, model="named", chat_template="chatml")
+    [result] = backend.generate([req(seed=3)])
+    backend.close()
+    assert result.completions[0].text == "seed 3"
+    assert backend.provenance()["model"] == "named" and backend.provenance()["backend_version"] == "openai-compatible"
+
+
+def test_one_failed_request_ends_the_batch_at_once(stub) -> None:
+    """The other requests of the batch stop retrying too, instead of each using up its own budget."""
+
+    def respond(method: str, path: str, raw: bytes) -> Reply:
+        if method == "GET":
+            return fake_openai(method, path, raw)
+        return (400, "bad request") if json.loads(raw)["seed"] == 0 else (503, "overloaded")
+
+    server = stub(respond)
+    backend = OpenAIBackend(
+        base_url=server.base_url, model="m", chat_template="chatml", concurrency=4, max_retries=1000, backoff=0.05
+    )
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="HTTP 400"):
+        backend.generate([req(seed=s) for s in range(4)])
+    assert time.monotonic() - started < 5
+    time.sleep(0.3)
+    posts = len(server.posts())
+    time.sleep(0.5)
+    assert len(server.posts()) == posts, "no request goes on retrying after the batch failed"
+    backend.close()
 
 
 def test_client_errors_are_not_retried(stub) -> None:
@@ -302,22 +340,23 @@ def test_chat_mode_against_llama_server(llama_server: LlamaServer, embedded) -> 
     assert prefixed.completions[0].prompt_tokens == count(closed_turn)
 
 
-@pytest.mark.parametrize("temperature", [0.0, 0.9], ids=["greedy", "sampled"])
-def test_same_request_and_seed_as_the_embedded_engine(
-    llama_server: LlamaServer, template_file: Path, embedded, temperature: float
-) -> None:
-    """Same GGUF, prompt, sampling and seed: the server's text equals the embedded backend's, token for token.
+def test_same_request_and_seed_as_the_embedded_engine(llama_server: LlamaServer, template_file: Path, embedded) -> None:
+    """Same GGUF, prompt and seed at temperature 0: the server's text equals the embedded backend's.
 
-    Both run the same llama.cpp sampler chain seeded per call; the server is told to drop its own
-    extra samplers (NEUTRAL_SAMPLERS). Checked for greedy and for seeded sampled text.
+    Only greedy text on short prompts is compared, one request at a time (so the server's own
+    request history is the same in every run). llama.cpp's kernels are not batch-invariant and the
+    server reuses the prompt start of whatever request it served before, so the two engines compute
+    the logits with different rounding: sampled text matched in about 4 of 5 completions, greedy
+    text on long prompts in 10 of 11 (a near tie can flip). See docs/backends.md.
     """
     batch = [
-        req(k=2, seed=321, temperature=temperature),
-        req(question="Name a prime number.", prefix="", k=2, seed=5, temperature=temperature),
-        req(question="Name a color.", prefix="", seed=8, temperature=temperature, system="Answer in one sentence."),
+        req(k=2, seed=321, temperature=0.0),
+        req(question="Name a prime number.", prefix="", k=2, seed=5, temperature=0.0),
+        req(question="Name a color.", prefix="", seed=8, temperature=0.0, system="Answer in one sentence."),
     ]
-    backend = api(llama_server.base_url, chat_template=str(template_file))
-    chatml = api(llama_server.base_url, chat_template="chatml")  # the built-in: same as SmolLM2's with a system
+    backend = api(llama_server.base_url, chat_template=str(template_file), concurrency=1)
+    # The built-in ChatML renders what SmolLM2's own template renders when a system message is given.
+    chatml = api(llama_server.base_url, chat_template="chatml", concurrency=1)
     try:
         served = backend.generate(batch)
         served_chatml = chatml.generate(batch[2:])
@@ -361,9 +400,14 @@ def test_retries_through_500_and_429(stub, llama_server: LlamaServer, caplog: py
 
 def test_survives_a_server_restart_mid_run(llama_server: LlamaServer, caplog: pytest.LogCaptureFixture) -> None:
     """Kill the server while a batch is in flight, start it again on the same port: the batch completes."""
-    batch = [req(question=f"What is {n} + {n}?", prefix="", seed=n, temperature=0.0, max_tokens=24) for n in range(8)]
-    backend = api(llama_server.base_url, chat_template="chatml", concurrency=2, backoff=0.2, max_backoff=2.0)
-    backend.max_retries = 10  # ~10 s of retries, plenty for a 1.5 s outage and a restart
+    batch = [
+        req(question=f"Write a poem about the number {n}.", prefix="", seed=n, temperature=0.0, max_tokens=32)
+        for n in range(12)
+    ]
+    # ~10 s of retries: plenty for a 1.5 s outage and a restart.
+    backend = api(
+        llama_server.base_url, chat_template="chatml", concurrency=2, backoff=0.2, max_backoff=2.0, max_retries=10
+    )
     reference = backend.generate(batch[:1])  # also settles the model id before the outage
     outcome: dict[str, Any] = {}
 
@@ -377,7 +421,7 @@ def test_survives_a_server_restart_mid_run(llama_server: LlamaServer, caplog: py
     try:
         with caplog.at_level(logging.WARNING, logger="prmlabel.backends.openai_compat"):
             worker.start()
-            time.sleep(1.0)
+            time.sleep(0.8)
             assert worker.is_alive(), "the batch finished before the restart; make it longer"
             llama_server.stop(hard=True)  # a crash: in-flight requests are cut
             time.sleep(1.5)
@@ -389,6 +433,6 @@ def test_survives_a_server_restart_mid_run(llama_server: LlamaServer, caplog: py
         llama_server.wait_ready()  # leave the session's server running for the other tests
         backend.close()
     results = outcome["results"]
-    assert len(results) == 8 and all(r.completions[0].text.strip() for r in results)
+    assert len(results) == len(batch) and all(r.completions[0].text.strip() for r in results)
     assert texts(results[:1]) == texts(reference)  # greedy: the restart changed nothing
     assert "retry" in caplog.text  # the outage was seen and retried

