@@ -79,9 +79,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from prmlabel.backends.errors import BackendError
     from prmlabel.records import InputError
 
-    return (ConfigError, StoreError, UserError, InputError, FileNotFoundError)
+    return (ConfigError, StoreError, UserError, InputError, FileNotFoundError, BackendError)
 
 
 def run_configured_stage(

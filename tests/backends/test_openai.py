@@ -13,8 +13,7 @@ import logging
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from prmlabel.backends.base import Backend, GenerationRequest, GenerationResult,
 from prmlabel.backends.errors import BackendConfigError, BackendError
 from prmlabel.backends.openai_compat import OpenAIBackend
 
-from .conftest import LlamaServer, free_port
+from .conftest import LlamaServer, Reply, free_port
 
 # llama.cpp's servers sample with top_k=40, min_p=0.05 and (llama-cpp-python's) repeat_penalty=1.1
 # unless told otherwise; prmlabel's llamacpp backend, like vLLM, samples with temperature and top_p
@@ -50,62 +49,7 @@ def texts(results: list[GenerationResult]) -> list[list[str]]:
     return [[c.text for c in r.completions] for r in results]
 
 
-# -- stdlib stand-in servers ------------------------------------------------------------------------------
-
-Reply = tuple[int, Any]  # (status, JSON-able body or raw bytes)
-
-
-class StubServer:
-    """A threaded HTTP server on 127.0.0.1 that records requests and answers with ``respond``."""
-
-    def __init__(self, respond: Callable[[str, str, bytes], Reply]) -> None:
-        self.seen: list[dict[str, Any]] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                stub.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "raw": raw})
-                status, body = respond(self.command, self.path, raw)
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def posts(self) -> list[dict[str, Any]]:
-        return [s for s in self.seen if s["method"] == "POST"]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def stub() -> Iterator[Callable[[Callable[[str, str, bytes], Reply]], StubServer]]:
-    made: list[StubServer] = []
-
-    def make(respond: Callable[[str, str, bytes], Reply]) -> StubServer:
-        made.append(StubServer(respond))
-        return made[-1]
-
-    yield make
-    for s in made:
-        s.close()
+# -- stdlib stand-in servers (StubServer, in conftest.py) ----------------------------------------------
 
 
 def fake_openai(method: str, path: str, raw: bytes) -> Reply:

@@ -175,8 +175,24 @@ def test_missing_required_option_is_a_clear_error(prmlabel, tmp_path, missing):
 
 def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, shared_data):
     out = tmp_path / "logic"
-    prmlabel(["generate", "-i", str(shared_data / "folio" / "folio-validation.jsonl"), "--preset", "folio_formal",
-              "--domain", "logic", "-o", str(out), "--samples", "1", "--no-progress"])
+    prmlabel(
+        [
+            "generate",
+            "--backend",
+            "synthetic",
+            "-i",
+            str(shared_data / "folio" / "folio-validation.jsonl"),
+            "--preset",
+            "folio_formal",
+            "--domain",
+            "logic",
+            "-o",
+            str(out),
+            "--samples",
+            "1",
+            "--no-progress",
+        ]
+    )
     rows = _read(out).to_pylist()
     assert len(rows) == 204 and all(r["domain"] == "logic" for r in rows)
     assert all("fact1:" in r["question"] and "-> int1" in r["question"] for r in rows)

@@ -11,6 +11,8 @@ import pytest
 
 from prmlabel.schema import LABELS, ROLLOUTS
 
+LABEL = ["label", "--backend", "synthetic"]  # the simulator: these tests are about the stage, not an engine
+
 
 def _read(folder: Path) -> list[dict]:
     return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))]).to_pylist()
@@ -31,6 +33,8 @@ def rollouts(tmp_path_factory) -> Path:
     run_prmlabel(
         [
             "generate",
+            "--backend",
+            "synthetic",
             "-i",
             str(root / "p.jsonl"),
             "-o",
@@ -50,7 +54,7 @@ def test_mc_labels_every_step_and_keeps_every_column(prmlabel, rollouts, tmp_pat
     out = tmp_path / "mc"
     proc = prmlabel(
         [
-            "label",
+            *LABEL,
             "-i",
             str(rollouts),
             "-o",
@@ -86,11 +90,11 @@ def test_mc_labels_every_step_and_keeps_every_column(prmlabel, rollouts, tmp_pat
 
 def test_label_shards_resume_and_match_array_tasks(prmlabel, rollouts, tmp_path):
     whole, tasks = tmp_path / "whole", tmp_path / "tasks"
-    prmlabel(["label", "-i", str(rollouts), "-o", str(whole), "-k", "2", "--no-progress"])
+    prmlabel([*LABEL, "-i", str(rollouts), "-o", str(whole), "-k", "2", "--no-progress"])
     for i in (2, 0, 1):
         prmlabel(
             [
-                "label",
+                *LABEL,
                 "-i",
                 str(rollouts),
                 "-o",
@@ -105,26 +109,32 @@ def test_label_shards_resume_and_match_array_tasks(prmlabel, rollouts, tmp_path)
             ]
         )
     assert _bytes(whole) == _bytes(tasks)
-    again = prmlabel(["label", "-i", str(rollouts), "-o", str(whole), "-k", "2", "--no-progress"])
+    again = prmlabel([*LABEL, "-i", str(rollouts), "-o", str(whole), "-k", "2", "--no-progress"])
     assert "0 run, 3 already done" in again.stdout
 
 
 def test_another_method_or_k_is_refused_in_the_same_folder(prmlabel, rollouts, tmp_path):
     out = tmp_path / "mc"
-    prmlabel(["label", "-i", str(rollouts), "-o", str(out), "-k", "2", "--no-progress"])
-    proc = prmlabel(["label", "-i", str(rollouts), "-o", str(out), "-k", "3", "--no-progress"], check=False)
+    prmlabel([*LABEL, "-i", str(rollouts), "-o", str(out), "-k", "2", "--no-progress"])
+    proc = prmlabel(
+        [*LABEL, "-i", str(rollouts), "-o", str(out), "-k", "3", "--no-progress"],
+        check=False,
+    )
     assert proc.returncode == 2 and "params.k: 2 -> 3" in proc.stderr
 
 
 def test_unknown_method_and_parameter_are_clear_errors(prmlabel, rollouts, tmp_path):
-    proc = prmlabel(["label", "-i", str(rollouts), "-o", str(tmp_path / "x"), "--method", "nope"], check=False)
+    proc = prmlabel(
+        [*LABEL, "-i", str(rollouts), "-o", str(tmp_path / "x"), "--method", "nope"],
+        check=False,
+    )
     assert proc.returncode == 2 and "unknown --method 'nope'" in proc.stderr and "mc" in proc.stderr
-    proc = prmlabel(["label", "-i", str(rollouts), "-o", str(tmp_path / "y"), "params.kk=3"], check=False)
+    proc = prmlabel([*LABEL, "-i", str(rollouts), "-o", str(tmp_path / "y"), "params.kk=3"], check=False)
     assert proc.returncode == 2 and "no parameter(s) kk" in proc.stderr
 
 
 def test_input_that_is_not_a_rollouts_folder(prmlabel, tmp_path):
-    proc = prmlabel(["label", "-i", str(tmp_path), "-o", str(tmp_path / "out")], check=False)
+    proc = prmlabel([*LABEL, "-i", str(tmp_path), "-o", str(tmp_path / "out")], check=False)
     assert proc.returncode == 2 and "manifest.json" in proc.stderr
 
 
@@ -134,10 +144,22 @@ def _records(folder: Path) -> list[dict]:
 
 def test_rollout_cache_is_reused_across_runs_without_changing_rows(prmlabel, rollouts, tmp_path):
     first, second, uncached = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    prmlabel(["label", "-i", str(rollouts), "-o", str(first), "-k", "3", "--no-progress"])
-    prmlabel(["label", "-i", str(rollouts), "-o", str(second), "-k", "3", "--no-progress"])
+    prmlabel([*LABEL, "-i", str(rollouts), "-o", str(first), "-k", "3", "--no-progress"])
+    prmlabel([*LABEL, "-i", str(rollouts), "-o", str(second), "-k", "3", "--no-progress"])
     prmlabel(
-        ["label", "-i", str(rollouts), "-o", str(uncached), "-k", "3", "--no-progress", "runtime.rollout_cache=none"]
+        [
+            *LABEL,
+            "--backend",
+            "synthetic",
+            "-i",
+            str(rollouts),
+            "-o",
+            str(uncached),
+            "-k",
+            "3",
+            "--no-progress",
+            "runtime.rollout_cache=none",
+        ]
     )
     assert sum(r["cost"]["generated_rollouts"] for r in _records(first)) > 0
     assert sum(r["cost"]["generated_rollouts"] for r in _records(second)) == 0  # every sample from the cache
