@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import tests.bench.backends  # noqa: F401
 import tests.bench.verifiers  # noqa: F401  (registers its benchmarks)
 from tests.bench import labelers  # noqa: F401  (registers its benchmarks)
 from tests.bench.registry import BENCHMARKS, bench
