@@ -51,7 +51,8 @@ LABEL_METHODS_HELP = (
     "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error), "
     "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
     "pav (advantages under a Best-of-K prover), sympy (tool-checked arithmetic, no rollouts), "
-    "z3 (formal-logic steps checked by z3, no rollouts). [default: mc]"
+    "z3 (formal-logic steps checked by z3, no rollouts), grounded (GroundedPRM: tool verdicts fused with "
+    "rollout values). [default: mc]"
 )
 
 

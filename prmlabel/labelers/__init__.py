@@ -16,6 +16,7 @@ _REGISTRY: dict[str, str] = {
     "omegaprm": "prmlabel.labelers.omegaprm:OmegaPRM:OmegaPRMParams",
     "z3": "prmlabel.labelers.z3_verifier:Z3Verifier:Z3Params",
     "sympy": "prmlabel.labelers.sympy_verifier:SympyVerifier:SympyParams",
+    "grounded": "prmlabel.labelers.grounded:GroundedPRM:GroundedParams",
 }
 
 
