@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,21 +97,13 @@ PRESETS: dict[str, FieldMap] = {
         domain="logic",
         source="folio",
     ),
-    # FOLIO for the z3 verifier: the question lists the numbered FOL facts and asks for FoVer-style formal steps.
-    "folio_formal": FieldMap(
-        id="example_id",
-        question=FOLIO_PREMISES,
-        question_from="folio_formal",
-        answer="label",
-        answer_from="folio_label",
-        domain="logic",
-        source="folio",
-    ),
     # prmlabel's own problems rows (`prmlabel synthetic problems`, or a problems table written back out).
     "prmlabel": FieldMap(id="problem_id", question="question", answer="reference_answer", native=True),
     "prontoqa": _logic_qa("prontoqa"),
     "proofwriter": _logic_qa("proofwriter"),
 }
+# FOLIO for the z3 verifier: the question lists the numbered FOL facts and asks for FoVer-style formal steps.
+PRESETS["folio_formal"] = replace(PRESETS["folio"], question_from="folio_formal")
 
 
 @dataclass
