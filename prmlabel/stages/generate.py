@@ -154,6 +154,8 @@ class GenerateStage:
                 progress.update(1)
         cost["backend_seconds"] = round(cost["backend_seconds"], 3)
         cost["correct"] = sum(1 for r in rows if r["is_correct"])
+        if items:  # the model behind the shard (name, file hash or revision, engine version) in its record
+            cost["provenance"] = self._provenance()
         return ShardOutput(rows=rows, rejects=[], rows_out=len(items), cost=cost)
 
     def _provenance(self) -> dict[str, Any]:

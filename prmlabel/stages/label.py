@@ -184,6 +184,7 @@ class LabelStage:
             "backend_seconds": round(stats.backend_seconds, 3),
             "engine_seconds": round(stats.engine_seconds, 3),
         }
+        cost["provenance"] = provenance  # method, model, file hash or revision, engine version
         return ShardOutput(rows=rows, rejects=rejects, rows_out=len(rows), cost=cost)
 
     def _cache(self, model_key: str, shard: int) -> RolloutCache:

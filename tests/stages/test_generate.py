@@ -66,6 +66,7 @@ def test_rollouts_have_the_schema_and_the_truth(prmlabel, tmp_path):
     assert sum(r["rows_in"] for r in records) == 60
     assert sum(r["cost"]["rollouts"] for r in records) == 240
     assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in records)
+    assert all(r["cost"]["provenance"]["backend"] == "synthetic" for r in records)
 
 
 def test_rerun_skips_and_other_config_is_refused(prmlabel, tmp_path):

@@ -86,6 +86,7 @@ def test_mc_labels_every_step_and_keeps_every_column(prmlabel, rollouts, tmp_pat
     records = [json.loads(p.read_text()) for p in sorted((out / "_records").glob("*.json"))]
     assert sum(r["rows_in"] for r in records) == 120
     assert all(r["cost"]["rounds"] == 1 for r in records)  # MC asks for every step at once
+    assert all(r["cost"]["provenance"]["method"] == "mc" for r in records)
 
 
 def test_label_shards_resume_and_match_array_tasks(prmlabel, rollouts, tmp_path):
