@@ -96,7 +96,6 @@ class GenerateStage:
             stop=tuple(sampling.get("stop") or ()),
         )
         self._backend = LazyBackend(config["backend"])
-        self.loaded_rows_in = 0
 
     @property
     def backend(self) -> Backend:
@@ -105,7 +104,6 @@ class GenerateStage:
     def load(self) -> StageInputs:
         fieldmap, preset = fieldmap_from_config(self.config)
         loaded = load_problems(self.config["input"], fieldmap, source=preset)
-        self.loaded_rows_in = loaded.rows_in
         return StageInputs(
             items=[(p["problem_id"], p) for p in loaded.problems],
             rejects=[(r.get("problem_id") or f"{r['file']}:{r['row']}", r) for r in loaded.rejects],
