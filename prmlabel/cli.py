@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -271,6 +272,12 @@ def synthetic_problems(
         for problem in problems:
             fh.write(json.dumps(problem, ensure_ascii=False) + "\n")
     typer.echo(f"wrote {len(problems)} synthetic problems ({steps} steps, seed {seed}) to {output}")
+
+
+# Command groups that live in their own modules; each module defines ``register(app)``.
+COMMAND_MODULES: list[str] = []
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
 
 
 def main() -> None:

@@ -107,6 +107,22 @@ LABEL_FIELDS: list[pa.Field] = ROLLOUT_FIELDS + [
 ]
 LABELS = pa.schema(LABEL_FIELDS, metadata={"prmlabel.schema": "labels", "prmlabel.schema_version": SCHEMA_VERSION})
 
+# A labeled response after `prmlabel filter`: every input row stays (keep=false rows say why).
+# ``labels_final`` covers the steps a trainer should see: steps[:len(labels_final)] (steps after a
+# first error may be truncated); a null entry is an unknown label that no export turns negative.
+LABELED_FIELDS: list[pa.Field] = LABEL_FIELDS + [
+    pa.field("keep", pa.bool_()),
+    pa.field("reason", pa.string()),  # the rule that kept or dropped the row, e.g. "consensus:agree"
+    pa.field("labels_final", pa.list_(pa.float64())),  # 0/1 for hard labels, in [0, 1] for soft ones
+    pa.field("label_kind", pa.string()),  # "hard" or "soft"
+    pa.field("weight", pa.float64()),
+    pa.field("filter_chain", pa.list_(pa.string())),  # the filters applied, in order
+    pa.field("filter_extra", pa.string()),  # JSON: what each filter computed (scores, the other signal)
+]
+LABELED = pa.schema(
+    LABELED_FIELDS, metadata={"prmlabel.schema": "labeled", "prmlabel.schema_version": SCHEMA_VERSION}
+)
+
 # A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
 REJECT_FIELDS: list[pa.Field] = [
     pa.field("file", pa.string()),
@@ -118,7 +134,7 @@ REJECT_FIELDS: list[pa.Field] = [
 ]
 REJECTS = pa.schema(REJECT_FIELDS, metadata={"prmlabel.schema": "rejects", "prmlabel.schema_version": SCHEMA_VERSION})
 
-SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "labels": LABELS, "rejects": REJECTS}
+SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "labels": LABELS, "labeled": LABELED, "rejects": REJECTS}
 
 
 def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
