@@ -275,7 +275,9 @@ def synthetic_problems(
 
 
 # Command groups that live in their own modules; each module defines ``register(app)``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "prmlabel.cli_filter",
+]
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
