@@ -82,3 +82,17 @@ def test_readme_quickstart_commands_match_the_issue():
     readme = (REPO / "README.md").read_text()
     assert "prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl" in readme
     assert "make demo" in readme and "make test" in readme
+
+
+# Pages whose console blocks run top to bottom in a fresh folder, each command as written.
+RUNNABLE_PAGES = ["filters.md"]
+
+
+@pytest.mark.parametrize("doc", RUNNABLE_PAGES)
+def test_page_commands_run_as_written(doc, tmp_path):
+    for line, error in commands(doc):
+        proc = run_doc_command(line, tmp_path)
+        if error is None:
+            assert proc.returncode == 0, f"{doc}: {line}\n{proc.stdout}\n{proc.stderr}"
+        else:
+            assert proc.returncode != 0 and error.split(":")[0] in proc.stderr, f"{doc}: {line}\n{proc.stderr}"
