@@ -53,7 +53,8 @@ LABEL_METHODS_HELP = (
     "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
     "pav (advantages under a Best-of-K prover), sympy (tool-checked arithmetic, no rollouts), "
     "z3 (formal-logic steps checked by z3, no rollouts), grounded (GroundedPRM: tool verdicts fused with "
-    "rollout values). [default: mc]"
+    "rollout values), judge (LLM-as-a-judge names the earliest wrong step; Qwen 'Lessons' prompt, --votes N "
+    "critiques by majority). [default: mc]"
 )
 
 
@@ -184,6 +185,10 @@ def import_(
         "prmlabel label -i runs/r1/rollouts -o runs/r1/omega --method omegaprm --rollouts-per-estimate 8",
         "prmlabel label -i runs/r1/rollouts -o runs/r1/mc8 --method mc params.waves=2   # hard labels, fewer rollouts",
         "prmlabel label -i runs/gsm/rollouts -o runs/gsm/mc --backend vllm --model Qwen/Qwen2.5-Math-7B-Instruct",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/judge --method judge --votes 1 "
+        "--backend openai --model Qwen2.5-72B-Instruct",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/judge --method judge --backend synthetic "
+        "backend.options.judge_accuracy=0.8",
         "prmlabel label --method omegaprm --show-config -i runs/r1/rollouts   # every parameter",
     ),
 )
@@ -199,6 +204,10 @@ def label(
     rollouts_per_estimate: Annotated[
         int | None,
         typer.Option("--rollouts-per-estimate", "-k", help="Continuations per estimate (default: the paper's k)."),
+    ] = None,
+    votes: Annotated[
+        int | None,
+        typer.Option(help="--method judge: critiques per response, majority vote (sets params.votes). [default: 1]"),
     ] = None,
     seed: Seed = None,
     num_shards: Annotated[int | None, typer.Option("--num-shards", help="Default: the input's shard count.")] = None,
@@ -230,6 +239,7 @@ def label(
             "backend": backend,
             "model": model,
             "rollouts_per_estimate": rollouts_per_estimate,
+            "params.votes": votes,
             "seed": seed,
             "num_shards": num_shards,
             "shard": shard,
@@ -277,6 +287,9 @@ def synthetic_problems(
 # Command groups that live in their own modules; each module defines ``register(app)``.
 COMMAND_MODULES: list[str] = [
     "prmlabel.cli_filter",
+    "prmlabel.cli_run",
+    "prmlabel.cli_export",
+    "prmlabel.cli_inspect",
 ]
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)

@@ -1,0 +1,1 @@
+"""Look inside a run folder: DuckDB views of every stage, stats and the HTML report."""

@@ -1,0 +1,57 @@
+"""`prmlabel sql`: every stage folder is a view by name, with its rejects and records."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyarrow.parquet as pq
+import pytest
+
+from prmlabel.inspect.run_folder import connect, view_names
+from prmlabel.store import StoreError
+from tests.conftest import run_prmlabel
+
+
+def _rows(folder):
+    return [r for p in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def test_views_are_named_after_the_stage_folders(run_folder):
+    con, stages = connect(run_folder)
+    assert {s.name: s.kind for s in stages} == {
+        "rollouts": "rollouts",
+        "mc": "labels",
+        "omegaprm": "labels",
+        "final": "labeled",
+    }
+    names = view_names(con)
+    for stage in ("rollouts", "mc", "omegaprm", "final"):
+        assert {stage, f"{stage}_rejects", f"{stage}_records"} <= set(names)
+    assert con.execute("SELECT count(*) FROM mc").fetchone()[0] == len(_rows(run_folder / "mc"))
+    assert con.execute("SELECT count(*) FROM mc_records").fetchone()[0] == 2  # two shards
+
+
+def test_sql_command_prints_csv_that_matches_the_shards(run_folder):
+    proc = run_prmlabel(
+        [
+            "sql",
+            str(run_folder),
+            "SELECT method, count(*) AS n, sum(first_error) AS s FROM mc GROUP BY 1",
+            "--format",
+            "csv",
+        ]
+    )
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    mc = _rows(run_folder / "mc")
+    assert rows == [{"method": "mc", "n": str(len(mc)), "s": str(sum(r["first_error"] for r in mc))}]
+
+
+def test_a_bad_query_is_an_error_message_not_a_traceback(run_folder):
+    proc = run_prmlabel(["sql", str(run_folder), "SELECT nope FROM mc"], check=False)
+    assert proc.returncode == 2 and "nope" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_folder_without_stages_says_what_to_pass(tmp_path):
+    with pytest.raises(StoreError, match="holds no stage folders"):
+        connect(tmp_path)
