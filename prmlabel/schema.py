@@ -119,9 +119,7 @@ LABELED_FIELDS: list[pa.Field] = LABEL_FIELDS + [
     pa.field("filter_chain", pa.list_(pa.string())),  # the filters applied, in order
     pa.field("filter_extra", pa.string()),  # JSON: what each filter computed (scores, the other signal)
 ]
-LABELED = pa.schema(
-    LABELED_FIELDS, metadata={"prmlabel.schema": "labeled", "prmlabel.schema_version": SCHEMA_VERSION}
-)
+LABELED = pa.schema(LABELED_FIELDS, metadata={"prmlabel.schema": "labeled", "prmlabel.schema_version": SCHEMA_VERSION})
 
 # A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
 REJECT_FIELDS: list[pa.Field] = [
@@ -134,7 +132,13 @@ REJECT_FIELDS: list[pa.Field] = [
 ]
 REJECTS = pa.schema(REJECT_FIELDS, metadata={"prmlabel.schema": "rejects", "prmlabel.schema_version": SCHEMA_VERSION})
 
-SCHEMAS: dict[str, pa.Schema] = {"problems": PROBLEMS, "rollouts": ROLLOUTS, "labels": LABELS, "labeled": LABELED, "rejects": REJECTS}
+SCHEMAS: dict[str, pa.Schema] = {
+    "problems": PROBLEMS,
+    "rollouts": ROLLOUTS,
+    "labels": LABELS,
+    "labeled": LABELED,
+    "rejects": REJECTS,
+}
 
 
 def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:

@@ -85,7 +85,7 @@ def test_readme_quickstart_commands_match_the_issue():
 
 
 # Pages whose console blocks run top to bottom in a fresh folder, each command as written.
-RUNNABLE_PAGES = ["filters.md"]
+RUNNABLE_PAGES = ["filters.md", "labelers/judge.md"]
 
 
 @pytest.mark.parametrize("doc", RUNNABLE_PAGES)

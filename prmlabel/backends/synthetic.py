@@ -9,6 +9,15 @@ continues ``request.prefix`` with :class:`~prmlabel.synthetic.policy.SyntheticPo
 whitespace-token counts as its cost. ``sampling.temperature`` and ``top_p`` are ignored: the
 simulator's randomness comes from its rates. ``max_tokens`` and ``stop`` are honoured as an engine
 would, because labelers rely on truncation and stop strings behaving like the real thing.
+
+A judge prompt (one rendered by :mod:`prmlabel.labelers.judge_prompts`, either template) is answered
+by a SIMULATED judge instead (:class:`~prmlabel.synthetic.judge.SyntheticJudge`): it names the gold
+first error with probability ``judge_accuracy`` (default 0.8), deterministically per prompt and
+sample seed, and writes a critique in the format the prompt asks for (Qwen tags or ``\\boxed{}``), so
+the judge labeler's real parser reads it.
+
+``delay`` (seconds, default 0) makes every request take at least that long, like a slow engine, so
+reliability tests can kill a run while it is mid-work (tests/reliability/). It changes no output.
 """
 
 from __future__ import annotations
@@ -22,8 +31,10 @@ from typing import Any
 
 import prmlabel
 from prmlabel.backends.base import Completion, GenerationRequest, GenerationResult
+from prmlabel.labelers.judge_prompts import JudgePrompt, parse_judge_prompt
+from prmlabel.synthetic.judge import SyntheticJudge
 from prmlabel.synthetic.policy import SyntheticPolicy
-from prmlabel.synthetic.problems import parse_question
+from prmlabel.synthetic.problems import SyntheticProblem, parse_question
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +82,15 @@ class SyntheticBackend:
         slip_rate: float = 0.1,
         recovery_rate: float = 0.2,
         abandon_rate: float = 0.0,
+        judge_accuracy: float = 0.8,
+        delay: float = 0.0,
         **ignored: Any,
     ) -> None:
+        if delay < 0:
+            raise ValueError(f"synthetic backend: delay must be >= 0 seconds, got {delay!r}")
+        self.delay = float(delay)
         self.policy = SyntheticPolicy(slip_rate=slip_rate, recovery_rate=recovery_rate, abandon_rate=abandon_rate)
+        self.judge = SyntheticJudge(accuracy=float(judge_accuracy))
         # The CLI passes every backend the same options; the simulator has no use for a model name or
         # server URL, but keeps them so the caller can see what was passed and ignored.
         self.requested_model = model
@@ -86,18 +103,25 @@ class SyntheticBackend:
 
     def _generate_one(self, request: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()
+        if self.delay:
+            time.sleep(self.delay)
         prompt_tokens = count_tokens(request.question) + count_tokens(request.prefix)
         if request.system:
             prompt_tokens += count_tokens(request.system)
-        problem = parse_question(request.question)
+        # A judge prompt holds the problem too, so it is recognised first: the policy must not answer it.
+        judge_prompt = parse_judge_prompt(request.question)
+        problem = parse_question(judge_prompt.problem if judge_prompt else request.question)
         if problem is None:
             completions = [Completion("", "error", prompt_tokens, 0) for _ in range(request.k)]
             return GenerationResult(completions=completions, seconds=time.perf_counter() - started)
         digest = hashlib.sha256(f"{request.question}\x00{request.prefix}".encode()).hexdigest()[:16]
         completions = []
         for i in range(request.k):
-            rng = random.Random(f"{request.seed + i}:{digest}")
-            text = self.policy.continue_text(problem, request.prefix, rng)
+            if judge_prompt is not None:
+                text = self._critique(problem, judge_prompt, key=f"{request.seed + i}:{digest}")
+            else:
+                rng = random.Random(f"{request.seed + i}:{digest}")
+                text = self.policy.continue_text(problem, request.prefix, rng)
             finish = "stop"
             text, _ = _apply_stop(text, request.sampling.stop)
             if count_tokens(text) > request.sampling.max_tokens:
@@ -106,10 +130,35 @@ class SyntheticBackend:
             completions.append(Completion(text, finish, prompt_tokens, count_tokens(text)))
         return GenerationResult(completions=completions, seconds=time.perf_counter() - started)
 
+    def _critique(self, problem: SyntheticProblem, prompt: JudgePrompt, key: str) -> str:
+        """The simulated judge's critique in the prompt's format, naming its (possibly wrong) first error."""
+        steps = list(prompt.steps)
+        verdict = self.judge.first_error(problem, steps, key)
+        last = verdict if verdict >= 0 else len(steps) - 1
+        if prompt.prompt == "qwen":
+            parts = [
+                f"<analysis_{t}>\nParagraph {t}: "
+                + (
+                    "this step is wrong; recompute it from the previous value."
+                    if t == verdict
+                    else "this step checks out."
+                )
+                + f"\n</analysis_{t}>"
+                for t in range(last + 1)
+            ]
+            conclusion = "Incorrect" if verdict >= 0 else "Correct"
+            parts.append(f"<conclusion>\n{conclusion}\n</conclusion>\n\n<first_error>{verdict}</first_error>")
+            return "\n\n".join(parts)
+        lines = [f"Paragraph {t}: {'wrong' if t == verdict else 'correct'}." for t in range(last + 1)]
+        lines.append(
+            f"The earliest error is in paragraph {verdict}." if verdict >= 0 else "Every paragraph is correct."
+        )
+        return "\n\n".join(lines) + f"\n\n\\boxed{{{verdict}}}"
+
     def provenance(self) -> dict[str, str]:
         return {
             "backend": "synthetic",
-            "model": self.policy.describe(),
+            "model": f"{self.policy.describe()}+{self.judge.describe()}",
             "model_hash": "",
             "backend_version": prmlabel.__version__,
         }

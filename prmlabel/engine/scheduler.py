@@ -8,6 +8,11 @@ of binary searches therefore costs about log2(steps) backend calls, not one per 
 
 Seeds: sample j of a prefix draws with ``derive_seed(run seed, question, prefix) + j``, so a sample
 is the same whichever labeler asks, in whatever order, after however many restarts.
+
+A request with its own ``question`` (a fresh prompt, e.g. a judge's critique) is answered the same
+way, keyed by that prompt instead of the job's question and prefix: sample j of a prompt is cached,
+seeded (``derive_seed(run seed, key) + j``) and costed like a continuation, but never checked
+against the reference and sent without the job's system prompt (that is the policy's).
 """
 
 from __future__ import annotations
@@ -153,18 +158,18 @@ class Scheduler:
 
     def _round(self, active: list[Job], stats: RunStats, on_done: Callable[[Job], None] | None) -> None:
         # 1. Which samples does each request need, and which of them must be generated?
-        wanted: dict[tuple[str, int], tuple[Job, str]] = {}  # (prefix key, sample) -> (job, prefix)
+        wanted: dict[tuple[str, int], tuple[Job, RolloutRequest]] = {}  # (key, sample) -> (job, request)
         plans: list[tuple[Job, RolloutRequest, str]] = []
         for job in active:
             job.cost.rounds += 1
             for request in job._pending or []:
-                if request.k < 1 or request.offset < 0:
+                if request.k < 1 or request.offset < 0 or (request.question is not None and request.prefix):
                     raise ValueError(f"bad rollout request {request}")
-                key = prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
+                key = self._key(job, request)
                 plans.append((job, request, key))
                 for index in range(request.offset, request.offset + request.k):
                     if (key, index) not in wanted and self.cache.get(key, index) is None:
-                        wanted[(key, index)] = (job, request.prefix)
+                        wanted[(key, index)] = (job, request)
         # 2. Generate the missing samples: contiguous runs of sample indices become one request each.
         if wanted:
             self._generate(wanted, stats)
@@ -191,24 +196,30 @@ class Scheduler:
         for job in active:
             self._advance(job, by_job[id(job)], on_done)
 
-    def _generate(self, wanted: dict[tuple[str, int], tuple[Job, str]], stats: RunStats) -> None:
-        runs: list[tuple[str, int, int, Job, str]] = []  # key, first index, count, job, prefix
-        for (key, index), (job, prefix) in sorted(wanted.items(), key=lambda kv: kv[0]):
+    def _key(self, job: Job, request: RolloutRequest) -> str:
+        """What determines a request's samples: the job's question and prefix, or its own fresh prompt."""
+        if request.question is not None:
+            return prefix_key(self.model_key, "fresh prompt", request.question)
+        return prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
+
+    def _generate(self, wanted: dict[tuple[str, int], tuple[Job, RolloutRequest]], stats: RunStats) -> None:
+        runs: list[tuple[str, int, int, Job, RolloutRequest]] = []  # key, first index, count, job, request
+        for (key, index), (job, request) in sorted(wanted.items(), key=lambda kv: kv[0]):
             if runs and runs[-1][0] == key and runs[-1][1] + runs[-1][2] == index:
-                k0, first, count, j0, p0 = runs[-1]
-                runs[-1] = (k0, first, count + 1, j0, p0)
+                k0, first, count, j0, r0 = runs[-1]
+                runs[-1] = (k0, first, count + 1, j0, r0)
             else:
-                runs.append((key, index, 1, job, prefix))
+                runs.append((key, index, 1, job, request))
         requests = [
             GenerationRequest(
-                question=job.question,
-                prefix=prefix,
+                question=job.question if request.question is None else request.question,
+                prefix=request.prefix,
                 k=count,
                 sampling=self.sampling,
                 seed=derive_seed(self.seed, key) + first,
-                system=self.system,
+                system=self.system if request.question is None else None,
             )
-            for key, first, count, job, prefix in runs
+            for key, first, count, job, request in runs
         ]
         for start in range(0, len(requests), self.max_batch):
             chunk = requests[start : start + self.max_batch]
@@ -217,13 +228,15 @@ class Scheduler:
             stats.backend_seconds += time.perf_counter() - t0
             stats.backend_calls += 1
             stats.backend_requests += len(chunk)
-            for (key, first, _count, job, prefix), result in zip(
+            for (key, first, _count, job, request), result in zip(
                 runs[start : start + self.max_batch], results, strict=True
             ):
                 for i, completion in enumerate(result.completions):
+                    checked = request.question is None  # an answer to a fresh prompt has no reference
                     rollout = Rollout(
                         text=completion.text,
-                        correct=self._is_correct(job, prefix, completion.text, completion.finish_reason),
+                        correct=checked
+                        and self._is_correct(job, request.prefix, completion.text, completion.finish_reason),
                         finish_reason=completion.finish_reason,
                         completion_tokens=completion.completion_tokens,
                         prompt_tokens=completion.prompt_tokens,

@@ -21,16 +21,25 @@ class RolloutRequest:
     so a later request for more samples (waves, a second estimate) continues the numbering instead
     of drawing the same completions again, and any labeler asking for sample j of a prefix gets the
     same completion (which is what lets estimates be cached and shared).
+
+    With ``question`` set the request is for answers to that prompt instead (see the field).
     """
 
     prefix: str
     k: int
     offset: int = 0
+    # A fresh prompt instead of the job's question: "k answers to this user message, from an empty
+    # assistant turn" (a judge's critique). ``prefix`` must then be empty; the answers are not checked
+    # against the reference (``Rollout.correct`` is False) and get no system prompt. They are cached,
+    # seeded and costed exactly like continuations, keyed by this text.
+    question: str | None = None
 
 
 @dataclass(frozen=True)
 class Rollout:
-    """One continuation: its text, whether prefix + text reaches the reference answer, its cost."""
+    """One continuation: its text, whether prefix + text reaches the reference answer, its cost.
+
+    An answer to a fresh prompt (``RolloutRequest.question``) is never checked: ``correct`` is False."""
 
     text: str
     correct: bool
@@ -86,12 +95,13 @@ class StepLabels:
 
     ``values[t]`` is the step's estimate (an MC value, a ratio, an advantage), ``hard[t]`` its 0/1
     label; None where a step was not estimated (unknown stays unknown: never a negative).
-    ``first_error`` is the first step labeled bad, -1 if none.
+    ``first_error`` is the first step labeled bad, -1 if none, None if the labeler could not tell
+    (e.g. every judge critique was unparseable): unknown, never "no error".
     """
 
     values: list[float | None]
     hard: list[bool | None]
-    first_error: int
+    first_error: int | None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

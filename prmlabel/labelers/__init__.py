@@ -17,6 +17,7 @@ _REGISTRY: dict[str, str] = {
     "z3": "prmlabel.labelers.z3_verifier:Z3Verifier:Z3Params",
     "sympy": "prmlabel.labelers.sympy_verifier:SympyVerifier:SympyParams",
     "grounded": "prmlabel.labelers.grounded:GroundedPRM:GroundedParams",
+    "judge": "prmlabel.labelers.judge:LLMJudge:JudgeParams",
 }
 
 

@@ -90,6 +90,10 @@ class LabelStage:
         self.sampling = Sampling(
             float(s["temperature"]), float(s["top_p"]), int(s["max_tokens"]), tuple(s["stop"] or ())
         )
+        if hasattr(self.labeler, "sampling"):
+            # A labeler that prompts a model afresh (the judge) samples by its own params, not the policy's.
+            _refuse_policy_sampling(s, config["method"])
+            self.sampling = self.labeler.sampling()
         self._backend = LazyBackend(config["backend"])
 
     @property
@@ -221,6 +225,20 @@ class LabelStage:
 
     def close(self) -> None:
         self._backend.close()
+
+
+def _refuse_policy_sampling(sampling: dict[str, Any], method: str) -> None:
+    """The stage's ``sampling.*`` keys are the policy's; a method with its own sampling must not ignore them."""
+    from prmlabel.config import compose_defaults
+
+    shipped = compose_defaults("label")["sampling"]
+    changed = sorted(key for key in shipped if sampling.get(key) != shipped[key])
+    if changed:
+        raise ValueError(
+            f"--method {method} samples with its own settings, so sampling.{', sampling.'.join(changed)} would be "
+            f"ignored: set params.temperature, params.top_p or params.max_tokens instead "
+            f"(see `prmlabel label --method {method} --show-config`)"
+        )
 
 
 def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:

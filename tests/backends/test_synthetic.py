@@ -36,7 +36,8 @@ def test_implements_protocol_and_registry() -> None:
     assert backend.ignored_options == {"base_url": "http://ignored"}
     assert backend.provenance() == {
         "backend": "synthetic",
-        "model": "synthetic-policy(slip=0.2,recovery=0.2,abandon=0)",
+        # the simulated judge's accuracy is part of the model: critiques at another accuracy never share a cache
+        "model": "synthetic-policy(slip=0.2,recovery=0.2,abandon=0)+synthetic-judge(accuracy=0.8,seed=0)",
         "model_hash": "",
         "backend_version": __version__,
     }

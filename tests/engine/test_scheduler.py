@@ -176,3 +176,100 @@ def test_token_budget_stops_a_problem_and_says_why():
     Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m").run(unlimited)
     assert all(j.result is not None for j in unlimited)
     assert sum(j.cost.generated_tokens for j in jobs) < sum(j.cost.generated_tokens for j in unlimited)
+
+
+# -- fresh prompts (RolloutRequest.question): a judge's critiques ------------------------------------
+
+
+class RecordingBackend(CountingBackend):
+    """The synthetic backend, keeping every GenerationRequest it was sent."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.requests = []
+
+    def generate(self, requests):
+        self.requests.extend(requests)
+        return super().generate(requests)
+
+
+def _judge_prompt(row, steps):
+    from prmlabel.labelers.judge_prompts import render_prompt
+
+    return render_prompt("processbench", row["question"], steps)
+
+
+def _fresh_asker(question: str, k: int, offset: int = 0):
+    def program():
+        (result,) = yield [RolloutRequest("", k, offset, question=question)]
+        texts = [r.text for r in result.rollouts]
+        return StepLabels(values=[], hard=[], first_error=-1, extra={"texts": texts, "correct": result.n_correct})
+
+    return program()
+
+
+def test_a_fresh_prompt_is_sent_alone_from_an_empty_assistant_turn_and_never_checked():
+    (row, steps), *_ = _responses(1)
+    prompt = _judge_prompt(row, steps)
+    backend = RecordingBackend()
+    job = Job(row["question"], row["reference_answer"], "math", _fresh_asker(prompt, 3))
+    Scheduler(backend, SAMPLING, seed=0, model_key="m", system="the policy's system prompt").run([job])
+    (sent,) = backend.requests
+    assert sent.question == prompt and sent.prefix == "" and sent.system is None and sent.k == 3
+    texts = job.result.extra["texts"]
+    assert len(texts) == 3 and all("\\boxed{" in t for t in texts)  # critiques, not solutions
+    assert job.result.extra["correct"] == 0  # answers to a fresh prompt are not compared with the reference
+
+
+def test_fresh_prompt_samples_are_keyed_by_the_prompt_seeded_and_costed_like_rollouts(tmp_path):
+    from prmlabel.engine.cache import PersistentRolloutCache
+
+    (row_a, steps_a), (row_b, steps_b) = _responses(2)
+    prompt_a, prompt_b = _judge_prompt(row_a, steps_a), _judge_prompt(row_b, steps_b)
+    backend = RecordingBackend(judge_accuracy=0.5)
+    # Two jobs (even of another problem) asking for the same prompt share its samples; another prompt does not.
+    jobs = [
+        Job(row_a["question"], row_a["reference_answer"], "math", _fresh_asker(prompt_a, 4)),
+        Job(row_b["question"], row_b["reference_answer"], "math", _fresh_asker(prompt_a, 4)),
+        Job(row_b["question"], row_b["reference_answer"], "math", _fresh_asker(prompt_b, 4)),
+    ]
+    cache = PersistentRolloutCache(tmp_path / "cache")
+    stats = Scheduler(backend, SAMPLING, seed=5, model_key="m", cache=cache).run(jobs)
+    assert backend.samples == 8 and stats.cache_hits == 4
+    assert [j.cost.cache_hits for j in jobs] == [0, 4, 0] and [j.cost.rollouts for j in jobs] == [4, 4, 4]
+    assert jobs[0].cost.generated_tokens > 0 and jobs[1].cost.generated_tokens == 0
+    assert jobs[0].result.extra == jobs[1].result.extra
+    # Votes are reproducible: a new run draws the same critiques; sample j is sample j at any offset.
+    again = Job(row_a["question"], row_a["reference_answer"], "math", _fresh_asker(prompt_a, 2, offset=2))
+    Scheduler(SyntheticBackend(judge_accuracy=0.5), SAMPLING, seed=5, model_key="m").run([again])
+    assert again.result.extra["texts"] == jobs[0].result.extra["texts"][2:4]
+    # A resumed run reads them from the on-disk cache without the backend.
+    resumed_backend = RecordingBackend(judge_accuracy=0.5)
+    resumed = Job(row_a["question"], row_a["reference_answer"], "math", _fresh_asker(prompt_a, 4))
+    Scheduler(resumed_backend, SAMPLING, seed=5, model_key="m", cache=PersistentRolloutCache(tmp_path / "cache")).run(
+        [resumed]
+    )
+    assert resumed_backend.samples == 0 and resumed.result.extra == jobs[0].result.extra
+    # Another run seed draws other critiques (a seed is not ignored): 16 votes at a coin-flip accuracy
+    # agree in every position across two seeds with probability below 1e-4.
+    drawn = []
+    for seed in (5, 6):
+        job = Job(row_a["question"], row_a["reference_answer"], "math", _fresh_asker(prompt_a, 16))
+        Scheduler(SyntheticBackend(judge_accuracy=0.5), SAMPLING, seed=seed, model_key="m").run([job])
+        drawn.append(job.result.extra["texts"])
+    assert drawn[0][:4] == jobs[0].result.extra["texts"] and drawn[0] != drawn[1]
+
+
+def test_a_fresh_prompt_with_a_prefix_is_refused():
+    (row, steps), *_ = _responses(1)
+
+    def program():
+        yield [RolloutRequest("Step 1:", 1, question="a prompt")]
+
+    job = Job(row["question"], row["reference_answer"], "math", program())
+    try:
+        Scheduler(SyntheticBackend(), SAMPLING, seed=0, model_key="m").run([job])
+    except ValueError as exc:
+        assert "bad rollout request" in str(exc)
+    else:
+        raise AssertionError("a fresh prompt with a prefix must be refused")
