@@ -380,3 +380,18 @@ def test_survives_a_server_restart_mid_run(llama_server: LlamaServer, caplog: py
     assert len(results) == len(batch) and all(r.completions[0].text.strip() for r in results)
     assert texts(results[:1]) == texts(reference)  # greedy: the restart changed nothing
     assert "retry" in caplog.text  # the outage was seen and retried
+
+
+def test_judge_labeler_against_llama_server(llama_server: LlamaServer, template_file: Path) -> None:
+    """The judge on an OpenAI-compatible server: the critique is kept and read, or marked unparseable."""
+    from tests.labelers.driver import judge_on
+
+    backend = api(llama_server.base_url, chat_template=str(template_file))
+    try:
+        labels, cost = judge_on(backend, max_tokens=32)
+    finally:
+        backend.close()
+    assert labels.extra["rationales"][0].strip()
+    assert labels.extra["verdict"] in ("error", "no_error", "unparseable")
+    assert (labels.first_error is None) == (labels.extra["verdict"] == "unparseable")
+    assert cost.rollouts == 1 and 0 < cost.generated_tokens <= 32

@@ -258,3 +258,15 @@ def test_greedy_against_llama_cpp(backend: VLLMBackend) -> None:
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(pairs, indent=1) + "\n")
     assert all(v.strip() for v in from_vllm) and all(lc.strip() for lc in from_llama)
+
+
+def test_judge_labeler_on_the_engine(backend: VLLMBackend) -> None:
+    """The judge's fresh-prompt requests run on vLLM: a critique comes back, is kept, and is read or marked."""
+    from tests.labelers.driver import judge_on
+
+    labels, cost = judge_on(backend, max_tokens=48)
+    extra = labels.extra
+    assert len(extra["rationales"]) == 1 and extra["rationales"][0].strip()
+    assert extra["verdict"] in ("error", "no_error", "unparseable")
+    assert (labels.first_error is None) == (extra["verdict"] == "unparseable")  # unreadable is never "no error"
+    assert cost.rollouts == 1 and cost.generated_tokens > 0

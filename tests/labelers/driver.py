@@ -134,3 +134,22 @@ def run_synthetic(
             SyntheticCase(row["problem_id"], steps, correct, gold_first_error(row, list(steps)), job.result, job.cost)
         )
     return cases, stats
+
+
+def judge_on(backend, max_tokens: int = 48, votes: int = 1) -> tuple[StepLabels, JobCost]:
+    """Run the judge labeler over one tiny two-step solution on a real ``backend``, through the scheduler."""
+    from prmlabel.labelers import load_labeler
+
+    judge = load_labeler("judge", {"max_tokens": max_tokens, "votes": votes})
+    view = ResponseView(
+        problem_id="p",
+        response_id="p/r0",
+        steps=("12 + 30 = 42.\n\n", "The answer is \\boxed{42}."),
+        is_correct=True,
+        problem={"question": "What is 12 + 30?", "reference_answer": "42", "domain": "math", "meta": {}},
+    )
+    job = Job("What is 12 + 30?", "42", "math", judge.label(view))
+    Scheduler(backend, judge.sampling(), seed=0, model_key="judge-test").run([job])
+    assert job.error is None, job.error
+    assert job.result is not None
+    return job.result, job.cost
