@@ -26,8 +26,10 @@ How this maps onto prmlabel:
 - ``values`` hold c_t for the scanned steps (None after t_e), ``hard`` is True before t_e, False at
   t_e, None after (unknown, never a negative); the tolerance-softened labels are ``extra["soft"]``.
 - SC(q) is ``response.problem_pass_rate`` (the fraction of the problem's responses in the input that
-  are correct), recorded as ``extra["self_confidence"]``. ``min_confidence`` is only recorded: the
-  filter stage drops questions below it, so the labels themselves do not depend on the threshold.
+  are correct), recorded as ``extra["self_confidence"]``. As in SCAN, an incorrect response of a
+  question with SC < ``min_confidence`` is not scanned: its labels are unknown (first error null,
+  ``extra["skipped"] = "low_confidence"``) and the filter stage drops the question.
+  ``scan_unconfident=True`` scans them anyway, so one run can be filtered at several thresholds.
 - The last step's prefix is the whole response, so its value is the response's own outcome (0 for an
   incorrect response) and costs nothing. SCAN's code does roll the whole response out, but a
   continuation of a finished answer almost never states a new correct one, so its c_last is ~0 and
@@ -51,7 +53,8 @@ from prmlabel.labelers.base import final_step_outcome, params_dict
 class SCANParams:
     k: int = 8  # completions per scanned prefix
     tolerance: int = 2  # d: steps before t_e whose label is softened to min(1, c_t / SC)
-    min_confidence: float = 0.75  # recorded only; the filter keeps questions with SC >= this
+    min_confidence: float = 0.75  # questions with SC below it are not scanned (the filter drops them)
+    scan_unconfident: bool = False  # True: scan them anyway, to filter one run at several thresholds
 
 
 class SCAN:
@@ -75,6 +78,10 @@ class SCAN:
         if response.is_correct:
             # A correct response is trusted whole: SCAN spends no rollouts on it.
             return StepLabels([1.0] * m, [True] * m, -1, {**extra, "soft": [1.0] * m, "skipped": "correct"})
+        if sc is not None and sc < self.p.min_confidence and not self.p.scan_unconfident:
+            # SCAN keeps only confident questions before it annotates; scanning the others would
+            # spend most of the rollouts on rows the filter drops. Unknown, never negative.
+            return StepLabels([None] * m, [None] * m, None, {**extra, "skipped": "low_confidence"})
         # Sequential scan: one prefix per round, stop at the first prefix no completion can save.
         c: list[float] = []
         for t in range(m - 1):

@@ -34,7 +34,7 @@ METHODS: dict[str, tuple[str, dict]] = {
     "mc (k=8)": ("mc", {}),
     "mc waves (k=8, wave 2)": ("mc", {"waves": 2}),
     "omegaprm binary (k=8)": ("omegaprm", {}),
-    "scan (k=8)": ("scan", {}),
+    "scan (k=8)": ("scan", {"scan_unconfident": True}),  # every incorrect response, as the other methods
     "rpe (k=8, eps 0.8)": ("rpe", {}),
     "pav (k=8, BoK 4)": ("pav", {"k": 8}),
 }

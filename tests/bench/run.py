@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tests.bench.backends  # noqa: F401
 import tests.bench.filters  # noqa: F401  (registers its benchmarks)
+import tests.bench.recipes  # noqa: F401  (registers its benchmarks)
 import tests.bench.reliability  # noqa: F401  (registers its benchmarks)
 import tests.bench.verifiers  # noqa: F401  (registers its benchmarks)
 from tests.bench import labelers  # noqa: F401  (registers its benchmarks)

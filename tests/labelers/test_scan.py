@@ -62,7 +62,8 @@ def test_no_zero_before_last_step_puts_the_error_on_the_outcome():
     # 3 steps, c = 4/8, 2/8, then the last step is the (incorrect) outcome 0 -> t_e = 2.
     # SC = 0.5: step 0 min(1, 0.5 / 0.5) = 1.0, step 1 0.25 / 0.5 = 0.5.
     steps = ("a\n\n", "b\n\n", "c")
-    labels, rounds, requests = drive(SCAN().label(view(steps, sc=0.5)), fixed({"a\n\n": 0.5, "a\n\nb\n\n": 0.25}))
+    scan_all = SCAN(SCANParams(scan_unconfident=True))
+    labels, rounds, requests = drive(scan_all.label(view(steps, sc=0.5)), fixed({"a\n\n": 0.5, "a\n\nb\n\n": 0.25}))
     assert labels.values == [0.5, 0.25, 0.0]
     assert labels.hard == [True, True, False] and labels.first_error == 2
     assert labels.extra["soft"] == [1.0, 0.5, 0.0]
@@ -91,14 +92,14 @@ def test_tolerance_zero_gives_hard_labels():
     ],
 )
 def test_self_confidence_edge_cases(sc, expected):
-    labels, _, _ = drive(SCAN().label(view(sc=sc)), fixed({P[1]: 0.75, P[2]: 0.0}))
+    labels, _, _ = drive(SCAN(SCANParams(scan_unconfident=True)).label(view(sc=sc)), fixed({P[1]: 0.75, P[2]: 0.0}))
     assert labels.extra["soft"][0] == expected
     assert labels.extra["self_confidence"] == sc
 
 
 def test_k_and_registry():
     labeler = load_labeler("scan", {"k": 4, "min_confidence": 0.5})
-    assert labeler.params() == {"k": 4, "tolerance": 2, "min_confidence": 0.5}
+    assert labeler.params() == {"k": 4, "tolerance": 2, "min_confidence": 0.5, "scan_unconfident": False}
     labels, rounds, requests = drive(labeler.label(view()), fixed({P[1]: 0.5, P[2]: 0.0}))
     assert [r.k for r in requests] == [4, 4] and labels.extra["min_confidence"] == 0.5
     with pytest.raises(ValueError, match="no parameter"):
@@ -107,7 +108,7 @@ def test_k_and_registry():
 
 def test_end_to_end_error_step_is_the_gold_first_error():
     # recovery 0: a wrong prefix never finishes correctly, so c_t = 0 exactly from the gold error on.
-    cases, stats = run_synthetic(SCAN())
+    cases, stats = run_synthetic(SCAN(SCANParams(scan_unconfident=True)))  # every incorrect response scanned
     incorrect = [c for c in cases if not c.is_correct]
     assert len(incorrect) >= 10
     # both kinds occur: a zero found by rollouts, and a slip on the last step (the outcome is the zero)
@@ -123,3 +124,14 @@ def test_end_to_end_error_step_is_the_gold_first_error():
         assert case.cost.rollouts == 8 * scanned
     # the scan is sequential: rounds = the longest scan, not the sum
     assert stats.rounds == max(c.cost.rounds for c in cases)
+
+
+def test_unconfident_questions_are_not_scanned_unless_asked():
+    # SC 0.5 < 0.75: no rollouts, labels unknown (never negative), first error unknown.
+    labels, rounds, requests = drive(SCAN().label(view(sc=0.5)), fixed({P[1]: 0.5, P[2]: 0.0}))
+    assert requests == [] and labels.first_error is None
+    assert labels.hard == [None] * len(labels.hard) and labels.extra["skipped"] == "low_confidence"
+    scanned, _, requests = drive(
+        load_labeler("scan", {"scan_unconfident": True}).label(view(sc=0.5)), fixed({P[1]: 0.5, P[2]: 0.0})
+    )
+    assert len(requests) == 2 and scanned.first_error == 1
