@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from pathlib import Path
@@ -115,6 +116,14 @@ def run_configured_stage(
         fail(str(exc))
     except ValueError as exc:  # bad option values found while building the stage
         fail(str(exc))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        fail(
+            f"no space left on the device while writing {exc.filename or options.get('output')} ({exc.strerror}). "
+            "The shard being written was dropped and finished shards are kept: free some space (or move --output "
+            "to a bigger disk) and run the same command again to finish the rest."
+        )
 
 
 def print_summary(stage: str, summary: Any, rows: dict[str, Any]) -> None:

@@ -76,9 +76,13 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> int:
     """Write ``table`` to ``path`` through a temporary file in the same folder; return bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
+    try:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:  # e.g. a full disk: leave no half-written file behind
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path.stat().st_size
 
@@ -86,7 +90,11 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> int:
 def write_text_atomic(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
@@ -193,9 +201,13 @@ class ShardStore:
     def _write_manifest(self) -> None:
         manifest = self._pending_manifest
         if manifest is None:
+            if not (self.root / "config.yaml").exists() and (existing := self.read_manifest()) is not None:
+                # A run killed between the manifest and config.yaml (older order) left no config.yaml.
+                write_text_atomic(to_yaml(existing["config"]), self.root / "config.yaml")
             return
-        write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", self.manifest_path)
+        # config.yaml first: the manifest is what a re-run trusts, so it is written last.
         write_text_atomic(to_yaml(manifest["config"]), self.root / "config.yaml")
+        write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", self.manifest_path)
         self._pending_manifest = None
 
     def read_manifest(self) -> dict[str, Any] | None:

@@ -161,6 +161,8 @@ class OpenAIBackend:
         method = "POST" if data is not None else "GET"
         last, last_status = "", None
         for attempt in range(self.max_retries + 1):
+            if abort is not None and abort.is_set():  # the batch already failed: send nothing more
+                raise BackendError(f"{method} {url}: abandoned, the batch failed or the backend closed ({last})")
             retry_after, last_status = None, None
             try:
                 req = urllib.request.Request(url, data=data, method=method, headers=self._headers(data is not None))

@@ -17,7 +17,7 @@ sample seed, and writes a critique in the format the prompt asks for (Qwen tags 
 the judge labeler's real parser reads it.
 
 ``delay`` (seconds, default 0) makes every request take at least that long, like a slow engine, so
-reliability tests can kill a run while it is mid-work (tests/reliability/). It changes no output.
+reliability tests can kill a run while it is mid-work (tests/reliability/). It changes no generated text.
 """
 
 from __future__ import annotations

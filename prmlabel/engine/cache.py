@@ -77,6 +77,7 @@ class PersistentRolloutCache(RolloutCache):
         self.loaded = self._load()
 
     def _load(self) -> int:
+        self._remove_orphaned_temp_files()
         files = sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else []
         for path in files:
             try:
@@ -92,6 +93,16 @@ class PersistentRolloutCache(RolloutCache):
             for path in files:
                 path.unlink(missing_ok=True)
         return len(self._samples)
+
+    def _remove_orphaned_temp_files(self) -> None:
+        """Delete half-written files of killed runs. Another live labeler may share the folder, so only
+        files whose writer (the pid in ``.NAME.tmp-PID``) no longer runs are removed."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob(".*.tmp-*"):
+            pid_text = path.name.rpartition(".tmp-")[2]
+            if pid_text.isdigit() and not _process_alive(int(pid_text)):
+                path.unlink(missing_ok=True)
 
     def put(self, key: str, index: int, rollout: Rollout) -> None:
         super().put(key, index, rollout)
@@ -122,3 +133,15 @@ class PersistentRolloutCache(RolloutCache):
         tmp = self.folder / f".{name}.tmp-{os.getpid()}"
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, self.folder / name)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True

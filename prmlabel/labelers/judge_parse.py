@@ -52,9 +52,8 @@ class Verdict:
 
 
 _DATA_OPEN_RE = re.compile(r"<\s*(?:math_problem|paragraph_\d+)\s*>", re.I)
-_DATA_CLOSE_RE = re.compile(
-    r"<\s*/\s*(?:math_problem|paragraph_\d+)\s*>|(?=<\s*/?\s*(?:analysis_\d+|conclusion|first_error)\s*>)", re.I
-)
+_DATA_CLOSE_RE = re.compile(r"<\s*/\s*(?:math_problem|paragraph_\d+)\s*>", re.I)
+_DATA_END_RE = re.compile(r"(?=<\s*/?\s*(?:analysis_\d+|conclusion|first_error)\s*>)", re.I)
 _ANALYSIS_OPEN_RE = re.compile(r"<\s*analysis_(\d+)\s*>", re.I)
 _ANALYSIS_CLOSE_RE = re.compile(r"<\s*/\s*analysis_\d+\s*>", re.I)
 _ANALYSIS_END_RE = re.compile(r"(?=<\s*(?:conclusion|first_error)\s*>)|(?=\\boxed)", re.I)
@@ -83,7 +82,7 @@ def parse_verdict(text: str, num_steps: int, prompt: str) -> Verdict:
         return Verdict(None, "unparseable", "empty critique")
     scanned = text[-MAX_SCAN_CHARS:]
     start = max((at + len(end) for end in ECHO_ENDS if (at := scanned.rfind(end)) >= 0), default=0)
-    own = _cut_blocks(scanned[start:], _DATA_OPEN_RE, _DATA_CLOSE_RE)
+    own = _cut_blocks(scanned[start:])
     outside, analyses = _cut_analyses(own)
     readers = (_qwen, _boxed) if prompt == "qwen" else (_boxed, _qwen)
     for read in (*readers, _phrase):
@@ -197,16 +196,21 @@ def _tag_field(text: str, opening: re.Pattern[str]) -> str | None:
     return field if cut < 0 else field[:cut]
 
 
-def _cut_blocks(text: str, opening: re.Pattern[str], closing: re.Pattern[str]) -> str:
-    """``text`` without the blocks from each ``opening`` match to the next ``closing`` match (or the end)."""
+def _cut_blocks(text: str) -> str:
+    """``text`` without the data blocks (``<math_problem>``, ``<paragraph_i>``) a judge echoed.
+
+    A block ends at its closing tag if it has one before the next block opens (so a quoted
+    ``<conclusion>`` inside a closed step stays inside); an unclosed one ends at the judge's next own
+    tag, or where the next block opens, or at the end.
+    """
     kept: list[str] = []
     pos = 0
-    while (m := opening.search(text, pos)) is not None:
+    while (m := _DATA_OPEN_RE.search(text, pos)) is not None:
         kept.append(text[pos : m.start()])
-        end = closing.search(text, m.end())
-        if end is None:
-            return "".join(kept)
-        pos = max(end.end(), m.end())
+        following = _DATA_OPEN_RE.search(text, m.end())
+        limit = following.start() if following else len(text)
+        end = _DATA_CLOSE_RE.search(text, m.end(), limit) or _DATA_END_RE.search(text, m.end(), limit)
+        pos = end.end() if end else limit
     kept.append(text[pos:])
     return "".join(kept)
 
