@@ -176,9 +176,10 @@ def bench_scan_cost() -> str:
         f"{PROBLEMS} synthetic problems of {STEPS} steps (seed {SEED}), 128 responses each (15,360); the scan "
         "recipe as written and math_shepherd with samples=128. Rollouts per problem.",
         "",
-        "| policy | responses correct | questions with SC >= 0.75 | vanilla MC | SCAN as run (every incorrect "
-        "response) | ratio | SCAN on SC >= 0.75 questions | ratio to MC on all | ratio to MC on the same questions "
-        "| scan depth (t_e + 1) / M | denoise kept |",
+        "| policy | responses correct | questions with SC >= 0.75 | vanilla MC | SCAN as run "
+        "(confident questions only) | ratio | SCAN on SC >= 0.75 questions | ratio to MC on all "
+        "| ratio to MC on the same questions "
+        "| scan depth (t_e + 1) / M of scanned responses | denoise kept |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,12 +203,12 @@ def bench_scan_cost() -> str:
             depths = [  # how far the scan ran into an incorrect response before its first zero estimate
                 (json.loads(r["label_extra"]).get("error_step", 0) + 1) / len(r["steps"])
                 for r in scan
-                if not r["is_correct"]
+                if not r["is_correct"] and "error_step" in json.loads(r["label_extra"])
             ]
             lines.append(
                 f"| {policy} | {correct:.1%} | {len(confident)} of {PROBLEMS} | {mc_cost / PROBLEMS:.0f} "
                 f"| {scan_cost / PROBLEMS:.0f} | {scan_cost / mc_cost:.1%} | {scan_confident / PROBLEMS:.0f} "
                 f"| {scan_confident / mc_cost:.1%} | {scan_confident / max(mc_confident, 1):.1%} "
-                f"| {sum(depths) / len(depths):.2f} | {kept} of {len(scan)} |"
+                f"| {sum(depths) / max(len(depths), 1):.2f} | {kept} of {len(scan)} |"
             )
     return "\n".join(lines)
