@@ -4,7 +4,10 @@ Each stage has a YAML file in ``prmlabel/conf``. A command line composes it with
 trailing ``key=value`` overrides (Hydra's grammar), then applies the typed CLI options on top.
 The fingerprint hashes the resolved config without the keys that cannot change the output
 (``runtime.*``, the output path), so a re-run with another batch size resumes, while a re-run
-with another seed is refused.
+with another seed is refused. Inputs count by what they hold, not where they are: a stage that
+names its input's identity (``input_fingerprint``: the upstream folder's fingerprint, or the
+content hash of a data file) leaves the path out, so `-i runs/r1/rollouts` and its absolute path,
+or the same file copied elsewhere, resume the same output.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ OPEN_SECTIONS = ("backend.options.", "params.")
 
 # Keys that describe how a run executes, not what it writes.
 RUNTIME_KEYS = ("runtime", "output")
+# Path keys and the key that names what the path holds; with the identity set, the path is not hashed.
+PATH_IDENTITIES = {"input": "input_fingerprint", "with": "with_fingerprint"}
 
 
 class ConfigError(ValueError):
@@ -61,7 +66,31 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
 
 
 def fingerprint_view(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
+    view = {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
+    for path_key, identity in PATH_IDENTITIES.items():
+        if view.get(identity):
+            view.pop(path_key, None)
+    return view
+
+
+def content_digest(path: str | Path) -> str | None:
+    """sha256 of a data file's bytes, or of every file under a folder (names and bytes, in order);
+    None when the path does not exist (loading it reports that, with the next step to take)."""
+    root = Path(path)
+    if root.is_file():
+        files = [root]
+    elif root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    else:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0" if file != root else b"")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()[:32]
 
 
 def fingerprint(config: dict[str, Any]) -> str:
@@ -82,6 +111,10 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
 def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Human-readable differences between two configs' fingerprinted parts."""
     a, b = flatten(fingerprint_view(old)), flatten(fingerprint_view(new))
+    for path_key, identity in PATH_IDENTITIES.items():
+        if a.get(identity) != b.get(identity) and (old.get(path_key) or new.get(path_key)):
+            # Say which input changed, not only that its hash did.
+            a[path_key], b[path_key] = old.get(path_key, "<unset>"), new.get(path_key, "<unset>")
     lines = []
     for key in sorted(set(a) | set(b)):
         if a.get(key, "<unset>") != b.get(key, "<unset>"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from prmlabel.config import ConfigError, compose_config, config_diff, fingerprint, to_container
+from prmlabel.config import ConfigError, compose_config, config_diff, content_digest, fingerprint, to_container
 
 
 def test_overrides_and_options_compose():
@@ -24,3 +24,35 @@ def test_fingerprint_ignores_runtime_settings_only():
     assert fingerprint(base) == fingerprint(runtime)
     assert fingerprint(base) != fingerprint(seeded)
     assert config_diff(base, seeded) == ["seed: 0 -> 1"]
+
+
+def test_an_identified_input_counts_by_content_not_by_path(tmp_path):
+    base = to_container(compose_config("label", ["input=runs/r1/rollouts", "+input_fingerprint=abc"]))
+    moved = {**base, "input": "/abs/runs/r1/rollouts"}
+    changed = {**base, "input_fingerprint": "def"}
+    assert fingerprint(base) == fingerprint(moved)
+    assert fingerprint(base) != fingerprint(changed)
+    # the refusal names the input path as well as its changed identity
+    assert config_diff(base, {**changed, "input": "other"}) == [
+        "input: 'runs/r1/rollouts' -> 'other'",
+        "input_fingerprint: 'abc' -> 'def'",
+    ]
+    # without an identity, the path is all there is
+    bare = {k: v for k, v in base.items() if k != "input_fingerprint"}
+    assert fingerprint(bare) != fingerprint({**bare, "input": "other"})
+
+
+def test_content_digest_of_files_and_folders(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text('{"q": 1}\n')
+    b.write_text('{"q": 1}\n')
+    assert content_digest(a) == content_digest(b)
+    b.write_text('{"q": 2}\n')
+    assert content_digest(a) != content_digest(b)
+    folder = tmp_path / "ds"
+    (folder / "train").mkdir(parents=True)
+    (folder / "train" / "data-00000-of-00001.arrow").write_bytes(b"x")
+    before = content_digest(folder)
+    (folder / "train" / "data-00000-of-00001.arrow").rename(folder / "train" / "data-renamed.arrow")
+    assert content_digest(folder) != before  # names count inside a folder
+    assert content_digest(tmp_path / "missing") is None

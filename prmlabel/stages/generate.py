@@ -15,7 +15,7 @@ from tqdm import tqdm
 from prmlabel import __version__
 from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
-from prmlabel.config import compose_defaults
+from prmlabel.config import compose_defaults, content_digest
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -77,12 +77,13 @@ class GenerateStage:
 
     @staticmethod
     def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
-        """Apply the preset's implied settings where the user left the shipped defaults."""
+        """Apply the preset's implied settings where the user left the shipped defaults; identify the
+        problem file by its content (the fingerprint then ignores where it lies)."""
         defaults = compose_defaults("generate")
         for (section, key), value in PRESET_DEFAULTS.get(config.get("preset") or "", {}).items():
             if config[section][key] == defaults[section][key]:
                 config = {**config, section: {**config[section], key: value}}
-        return config
+        return {**config, "input_fingerprint": content_digest(config["input"])}
 
     def __init__(self, config: dict[str, Any], fingerprint: str):
         self.config = config

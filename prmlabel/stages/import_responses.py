@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from prmlabel import __version__
+from prmlabel.config import content_digest
 from prmlabel.importers import ResponseFieldMap, load_responses
 from prmlabel.schema import ROLLOUTS
 from prmlabel.stages.runner import ShardOutput, StageInputs
@@ -19,6 +20,11 @@ from prmlabel.stages.runner import ShardOutput, StageInputs
 class ImportStage:
     name = "import"
     schema = ROLLOUTS
+
+    @staticmethod
+    def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
+        """Identify the response file by its content (the fingerprint then ignores where it lies)."""
+        return {**config, "input_fingerprint": content_digest(config["input"])}
 
     def __init__(self, config: dict[str, Any], fingerprint: str):
         self.config = config

@@ -24,7 +24,7 @@ from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import load_labeler
 from prmlabel.schema import LABELS, ROLLOUTS
 from prmlabel.stages.runner import ShardOutput, StageInputs
-from prmlabel.store import ShardStore, StoreError, part_name
+from prmlabel.store import ShardStore, StoreError, part_name, shard_of
 
 DEFAULT_PROMPT = {
     "system": None,
@@ -107,6 +107,30 @@ class LabelStage:
         for path in paths:
             for row_number, row in enumerate(pq.read_table(path, columns=ROLLOUTS.names).to_pylist(), start=1):
                 items.append((row["problem_id"], (str(path), row_number, row)))
+        return StageInputs(items=items, rejects=[], rows_in=len(items))
+
+    def plan(self, num_shards: int) -> dict[int, int]:
+        """Where every input row goes, from the ``problem_id`` column alone; rows per output shard.
+
+        With a plan the runner loads one shard's rows at a time (``load_shard``), so memory follows
+        the shard, not the input, and a cluster task reads only its own rows.
+        """
+        self._positions: dict[int, list[tuple[Path, list[int]]]] = defaultdict(list)
+        for path in sorted(Path(self.config["input"]).glob("part-*.parquet")):
+            ids = pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist()
+            by_shard: dict[int, list[int]] = defaultdict(list)
+            for position, problem_id in enumerate(ids):
+                by_shard[shard_of(problem_id, num_shards)].append(position)
+            for index, positions in by_shard.items():
+                self._positions[index].append((path, positions))
+        return {index: sum(len(p) for _, p in files) for index, files in self._positions.items()}
+
+    def load_shard(self, index: int) -> StageInputs:
+        items: list[tuple[str, Any]] = []
+        for path, positions in self._positions.get(index, []):
+            rows = pq.read_table(path, columns=ROLLOUTS.names).take(positions).to_pylist()
+            for position, row in zip(positions, rows, strict=True):
+                items.append((row["problem_id"], (str(path), position + 1, row)))
         return StageInputs(items=items, rejects=[], rows_in=len(items))
 
     def sort_key(self, row: dict[str, Any]) -> Any:

@@ -1,6 +1,8 @@
 """Drive a stage over its shards: partition inputs, skip finished shards, write, summarise.
 
 The runner knows shards and folders; a stage knows how to turn one shard's inputs into rows.
+A stage that can say where its rows go without reading them (``plan(num_shards)`` -> rows per
+shard, then ``load_shard(index)``) is loaded one shard at a time; the others are loaded once.
 """
 
 from __future__ import annotations
@@ -96,18 +98,14 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
         todo = [i for i in targets if not store.is_done(i)]
         skipped = [i for i in targets if i not in todo]
         if todo:
-            inputs = stage.load()
-            items_by_shard: dict[int, list[Any]] = {i: [] for i in todo}
-            rejects_by_shard: dict[int, list[dict[str, Any]]] = {i: [] for i in todo}
-            for key, item in inputs.items:
-                shard = shard_of(key, num_shards)
-                if shard in items_by_shard:
-                    items_by_shard[shard].append(item)
-            for key, reject in inputs.rejects:
-                shard = shard_of(key, num_shards)
-                if shard in rejects_by_shard:
-                    rejects_by_shard[shard].append(reject)
-            total = sum(len(v) for v in items_by_shard.values())
+            # A stage with a plan loads shard by shard; the others (filters decide over the whole
+            # input) load everything once and are split here.
+            planned = stage.plan(num_shards) if hasattr(stage, "plan") else None
+            if planned is None:
+                loaded = _split(stage.load(), num_shards, todo)
+                total = sum(len(items) for items, _ in loaded.values())
+            else:
+                total = sum(planned.get(i, 0) for i in todo)
             with tqdm(
                 total=total,
                 desc=f"{stage.name}",
@@ -118,15 +116,17 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
             ) as bar:
                 for index in todo:
                     shard_started = time.perf_counter()
-                    items = items_by_shard[index]
+                    if planned is None:
+                        items, input_rejects = loaded.pop(index)
+                    else:
+                        items, input_rejects = _split(stage.load_shard(index), num_shards, [index])[index]
                     out = stage.process(items, bar, shard=index)
                     rows = sorted(out.rows, key=stage.sort_key)
-                    rejects = rejects_by_shard[index] + out.rejects
                     store.write_shard(
                         index,
                         table_from_rows(rows, stage.schema),
-                        rejects,
-                        rows_in=len(items) + len(rejects_by_shard[index]),
+                        input_rejects + out.rejects,
+                        rows_in=len(items) + len(input_rejects),
                         rows_out=out.rows_out,
                         seconds=time.perf_counter() - shard_started,
                         cost=out.cost,
@@ -142,3 +142,20 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
         records=records,
         seconds=time.perf_counter() - started,
     )
+
+
+ShardInputs = tuple[list[Any], list[dict[str, Any]]]  # one shard's work items and input rejects
+
+
+def _split(inputs: StageInputs, num_shards: int, wanted: list[int]) -> dict[int, ShardInputs]:
+    """The wanted shards' work items and input rejects, by the hash of each one's key."""
+    out: dict[int, ShardInputs] = {i: ([], []) for i in wanted}
+    for key, item in inputs.items:
+        shard = shard_of(key, num_shards)
+        if shard in out:
+            out[shard][0].append(item)
+    for key, reject in inputs.rejects:
+        shard = shard_of(key, num_shards)
+        if shard in out:
+            out[shard][1].append(reject)
+    return out

@@ -63,11 +63,12 @@ def _measure(args: list[str], cwd: Path) -> tuple[float, int]:
 @bench
 def bench_reliability_load() -> str:
     """`prmlabel label --method omegaprm` on synthetic rollouts (4 per problem, 8 shards): peak memory of the
-    process tree and rows/s of each shard, at 25k and 100k responses."""
+    process tree and rows/s of each shard, at 25k and 100k responses; then one cluster task's
+    (``--shard 0/8``) peak memory on the same input."""
     lines = [
         "| responses | shards | rollouts used | wall s | responses/s | peak RSS MB "
-        "| per-shard rows/s min / median / max |",
-        "|---|---|---|---|---|---|---|",
+        "| per-shard rows/s min / median / max | one `--shard 0/8` task: peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for problems in (6_250, 25_000):
         with tempfile.TemporaryDirectory() as tmp:
@@ -87,8 +88,12 @@ def bench_reliability_load() -> str:
             lost = sum(r["rows_in"] - r["rows_out"] - r["rows_rejected"] for r in recs)
             assert lost == 0 and sum(r["rows_in"] for r in recs) == problems * 4
             rollouts = int(sum(r["cost"].get("rollouts", 0) for r in recs))
+            _, task_kb = _measure(
+                ["label", "-i", "rollouts", "-o", "task", "--method", "omegaprm", "--backend", "synthetic",
+                 "--shard", "0/8", "--no-progress"], cwd)  # fmt: skip
             lines.append(
                 f"| {responses} | {len(recs)} | {rollouts} | {seconds:.0f} | {responses / seconds:.0f} "
-                f"| {peak_kb / 1024:.0f} | {rates[0]:.0f} / {statistics.median(rates):.0f} / {rates[-1]:.0f} |"
+                f"| {peak_kb / 1024:.0f} | {rates[0]:.0f} / {statistics.median(rates):.0f} / {rates[-1]:.0f} "
+                f"| {task_kb / 1024:.0f} |"
             )
     return "\n".join(lines)

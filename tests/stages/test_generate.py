@@ -85,6 +85,26 @@ def test_rerun_skips_and_other_config_is_refused(prmlabel, tmp_path):
     assert _shard_bytes(out) != before
 
 
+def test_resume_follows_the_input_content_not_its_path(prmlabel, tmp_path):
+    """An absolute path, or the same file copied elsewhere, resumes; changed content is refused."""
+    problems = _problems(prmlabel, tmp_path, count=10)
+    out = tmp_path / "rollouts"
+    _gen(prmlabel, problems, out, "--samples", "2")
+    before = _shard_bytes(out)
+    copy = tmp_path / "elsewhere" / "copy.jsonl"
+    copy.parent.mkdir()
+    copy.write_bytes(Path(problems).read_bytes())
+    for spelling in (str(Path(problems).resolve()), str(copy)):
+        again = _gen(prmlabel, spelling, out, "--samples", "2")
+        assert "0 run, 1 already done" in again.stdout
+    assert _shard_bytes(out) == before
+    with copy.open("a") as handle:
+        handle.write('{"question": "What is 2+2?", "answer": "4"}\n')
+    refused = _gen(prmlabel, copy, out, "--samples", "2", check=False)
+    assert refused.returncode == 2
+    assert "copy.jsonl" in refused.stderr and "input_fingerprint" in refused.stderr
+
+
 def test_output_does_not_depend_on_batch_size_or_array_tasks(prmlabel, tmp_path):
     problems = _problems(prmlabel, tmp_path, count=30)
     whole, tasks = tmp_path / "whole", tmp_path / "tasks"

@@ -167,3 +167,44 @@ def test_rollout_cache_is_reused_across_runs_without_changing_rows(prmlabel, rol
     assert sum(r["cost"]["generated_rollouts"] for r in _records(uncached)) > 0
     assert _bytes(first) == _bytes(second) == _bytes(uncached)  # costs in rows do not depend on the cache
     assert (tmp_path / "_rollout_cache").is_dir()
+
+
+def test_relabel_into_another_shard_count_routes_rows_and_names_bad_rows(prmlabel, rollouts, tmp_path):
+    """Each shard task reads only its own rows; a stepless row is a reject naming its input file and row."""
+    from prmlabel.store import shard_of
+
+    source = tmp_path / "rollouts"
+    source.mkdir()
+    for path in rollouts.iterdir():
+        if path.is_file():
+            (source / path.name).write_bytes(path.read_bytes())
+    table = pq.read_table(source / "part-00001.parquet")
+    rows = table.to_pylist()
+    broken = rows[2]
+    broken["steps"] = []
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), source / "part-00001.parquet")
+
+    whole, tasks = tmp_path / "whole", tmp_path / "tasks"
+    args = ["-i", str(source), "-k", "2", "--num-shards", "4", "--no-progress"]
+    proc = prmlabel([*LABEL, *args, "-o", str(whole)])
+    for i in (3, 1, 0, 2):
+        prmlabel([*LABEL, *args, "-o", str(tasks), "--shard", f"{i}/4"])
+    assert _bytes(whole) == _bytes(tasks) and len(_bytes(whole)) == 4
+    for i in range(4):
+        ids = pq.read_table(whole / f"part-{i:05d}.parquet", columns=["problem_id"]).column(0).to_pylist()
+        assert ids and all(shard_of(pid, 4) == i for pid in ids)
+    assert len(_read(whole)) == 119
+    rejects = _read(whole / "rejects")
+    assert [(Path(r["file"]).name, r["row"], r["field"]) for r in rejects] == [("part-00001.parquet", 3, "steps")]
+    assert json.loads(rejects[0]["raw"])["response_id"] == broken["response_id"]
+    assert "rejected" in proc.stdout
+    records = [json.loads(p.read_text()) for p in sorted((whole / "_records").glob("*.json"))]
+    assert sum(r["rows_in"] for r in records) == 120 and sum(r["rows_rejected"] for r in records) == 1
+
+
+def test_label_resumes_with_the_input_named_another_way(prmlabel, rollouts, tmp_path, monkeypatch):
+    out = tmp_path / "labels"
+    prmlabel([*LABEL, "-i", str(rollouts), "-o", str(out), "-k", "2", "--no-progress"])
+    monkeypatch.chdir(rollouts.parent)
+    again = prmlabel([*LABEL, "-i", f"./{rollouts.name}/", "-o", str(out), "-k", "2", "--no-progress"])
+    assert "0 run, 3 already done" in again.stdout
