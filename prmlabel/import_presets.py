@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prmlabel.answers import DOMAINS, extract_answer, last_boxed
-from prmlabel.problems import RowError, get_field, scalar_text, text_field
+from prmlabel.rows import RowError, get_field, scalar_text, text_field
 
 STEP_SEPARATOR = "\n\n"
 SHEPHERD_TAG = "ки"

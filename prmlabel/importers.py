@@ -27,7 +27,8 @@ from prmlabel.import_presets import (
     join_given,
     per_step_label,
 )
-from prmlabel.problems import (
+from prmlabel.records import read_records
+from prmlabel.rows import (
     RowError,
     get_field,
     make_problem_id,
@@ -38,7 +39,6 @@ from prmlabel.problems import (
     source_name,
     text_field,
 )
-from prmlabel.records import read_records
 from prmlabel.steps import StepSplit, split_steps
 
 LABEL_KINDS = ("first_error", "per_step_bool")

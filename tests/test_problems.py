@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from prmlabel.problems import PRESETS, FieldMap, ProblemLoad, load_problems, make_problem_id
+from prmlabel.problems import PRESETS, FieldMap, ProblemLoad, load_problems
+from prmlabel.rows import make_problem_id
 from prmlabel.schema import PROBLEMS, REJECTS, table_from_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
