@@ -32,9 +32,13 @@ app = typer.Typer(
         "Step-level labels for Process Reward Models.\n\n"
         "Stages pass folders of Parquet shards: generate -> label -> filter -> export.\n\n"
         "Quick start (the synthetic backend is a simulator with known ground truth):\n\n"
-        "  prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl\n\n"
-        "  prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8\n\n"
-        "  prmlabel label -i runs/r1/rollouts -o runs/r1/labels --method omegaprm\n\n"
+        "\b\n"  # click: keep these lines as written, so they copy and paste whole
+        "  prmlabel synthetic problems --count 200 --steps 4-12 --seed 0 -o problems.jsonl\n"
+        "  prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8\n"
+        "  prmlabel label -i runs/r1/rollouts -o runs/r1/labels --method omegaprm --backend synthetic\n"
+        "  prmlabel export -i runs/r1/labels -o runs/r1/prm_train.parquet --format trl\n"
+        "  prmlabel stats runs/r1\n\n"
+        "A whole paper's scheme in one command: `prmlabel recipes`, then `prmlabel run RECIPE -i FILE -o RUN`. "
         "Every stage also takes trailing key=value overrides; see `prmlabel generate --show-config`."
     ),
     no_args_is_help=True,

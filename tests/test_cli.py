@@ -55,3 +55,17 @@ def test_unknown_backend_lists_the_choices(tmp_path):
 def test_synthetic_problems_validates_steps(tmp_path, steps):
     result = runner.invoke(app, ["synthetic", "problems", "--steps", steps, "-o", str(tmp_path / "p.jsonl")])
     assert result.exit_code == 2 and "--steps" in result.output
+
+
+def test_root_help_quick_start_runs_as_written(tmp_path):
+    """The quick start in `prmlabel --help` is printed unwrapped and every line runs as pasted."""
+    import shlex
+
+    from tests.conftest import run_prmlabel
+
+    help_text = run_prmlabel(["--help"]).stdout
+    commands = [line.strip() for line in help_text.splitlines() if line.strip().startswith("prmlabel ")]
+    assert [c.split()[1] for c in commands] == ["synthetic", "generate", "label", "export", "stats"]
+    for command in commands:
+        run_prmlabel(shlex.split(command)[1:], cwd=tmp_path)
+    assert (tmp_path / "runs" / "r1" / "prm_train.parquet").is_file()
