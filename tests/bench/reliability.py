@@ -62,15 +62,15 @@ def _measure(args: list[str], cwd: Path) -> tuple[float, int]:
 
 @bench
 def bench_reliability_load() -> str:
-    """`prmlabel label --method omegaprm` on synthetic rollouts (4 per problem, 8 shards): peak memory of the
-    process tree and rows/s of each shard, at 25k and 100k responses; then one cluster task's
-    (``--shard 0/8``) peak memory on the same input."""
+    """`prmlabel label --method omegaprm` on synthetic rollouts (4 per problem, generated in 8 shards): peak
+    memory of the process tree and rows/s of each shard, at 25k and 100k responses, and 100k relabeled
+    into 32 shards (as many rows per shard as 25k in 8); then one cluster task's (``--shard 0/N``) peak."""
     lines = [
-        "| responses | shards | rollouts used | wall s | responses/s | peak RSS MB "
-        "| per-shard rows/s min / median / max | one `--shard 0/8` task: peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| responses | shards | rows per shard | rollouts used | wall s | responses/s | peak RSS MB "
+        "| per-shard rows/s min / median / max | one `--shard 0/N` task: peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for problems in (6_250, 25_000):
+    for problems, shard_counts in ((6_250, (8,)), (25_000, (8, 32))):
         with tempfile.TemporaryDirectory() as tmp:
             cwd = Path(tmp)
             cli_ok(
@@ -79,21 +79,20 @@ def bench_reliability_load() -> str:
             )
             cli_ok(["generate", "-i", "p.jsonl", "-o", "rollouts", "--backend", "synthetic", "--samples", "4",
                     "--num-shards", "8", "--no-progress"], cwd)  # fmt: skip
-            seconds, peak_kb = _measure(
-                ["label", "-i", "rollouts", "-o", "labels", "--method", "omegaprm", "--backend", "synthetic",
-                 "--no-progress"], cwd)  # fmt: skip
-            recs = records(cwd / "labels")
-            rates = sorted(r["rows_out"] / r["seconds"] for r in recs)
-            responses = sum(r["rows_out"] for r in recs)
-            lost = sum(r["rows_in"] - r["rows_out"] - r["rows_rejected"] for r in recs)
-            assert lost == 0 and sum(r["rows_in"] for r in recs) == problems * 4
-            rollouts = int(sum(r["cost"].get("rollouts", 0) for r in recs))
-            _, task_kb = _measure(
-                ["label", "-i", "rollouts", "-o", "task", "--method", "omegaprm", "--backend", "synthetic",
-                 "--shard", "0/8", "--no-progress"], cwd)  # fmt: skip
-            lines.append(
-                f"| {responses} | {len(recs)} | {rollouts} | {seconds:.0f} | {responses / seconds:.0f} "
-                f"| {peak_kb / 1024:.0f} | {rates[0]:.0f} / {statistics.median(rates):.0f} / {rates[-1]:.0f} "
-                f"| {task_kb / 1024:.0f} |"
-            )
+            for shards in shard_counts:
+                label = ["label", "-i", "rollouts", "--method", "omegaprm", "--backend", "synthetic",
+                         "--num-shards", str(shards), "--no-progress"]  # fmt: skip
+                seconds, peak_kb = _measure([*label, "-o", f"labels{shards}"], cwd)
+                recs = records(cwd / f"labels{shards}")
+                rates = sorted(r["rows_out"] / r["seconds"] for r in recs)
+                responses = sum(r["rows_out"] for r in recs)
+                lost = sum(r["rows_in"] - r["rows_out"] - r["rows_rejected"] for r in recs)
+                assert lost == 0 and sum(r["rows_in"] for r in recs) == problems * 4
+                rollouts = int(sum(r["cost"].get("rollouts", 0) for r in recs))
+                _, task_kb = _measure([*label, "-o", f"task{shards}", "--shard", f"0/{shards}"], cwd)
+                lines.append(
+                    f"| {responses} | {len(recs)} | {responses // len(recs)} | {rollouts} | {seconds:.0f} "
+                    f"| {responses / seconds:.0f} | {peak_kb / 1024:.0f} "
+                    f"| {rates[0]:.0f} / {statistics.median(rates):.0f} / {rates[-1]:.0f} | {task_kb / 1024:.0f} |"
+                )
     return "\n".join(lines)
