@@ -85,7 +85,8 @@ def content_digest(path: str | Path) -> str | None:
         return None
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.relative_to(root).as_posix().encode() + b"\0" if file != root else b"")
+        if file != root:  # inside a folder, a renamed file is another input
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
