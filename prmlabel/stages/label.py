@@ -95,19 +95,13 @@ class LabelStage:
             _refuse_policy_sampling(s, config["method"])
             self.sampling = self.labeler.sampling()
         self._backend = LazyBackend(config["backend"])
+        # Output shard -> (input file, row positions in it): filled by plan(), read by load_shard().
+        self._positions: dict[int, list[tuple[Path, list[int]]]] = defaultdict(list)
 
     @property
     def backend(self) -> Backend:
         # A method that checks steps without rollouts (a verifier) starts no engine at all.
         return self._backend.get() if getattr(self.labeler, "uses_rollouts", True) else NO_ROLLOUTS
-
-    def load(self) -> StageInputs:
-        paths = sorted(Path(self.config["input"]).glob("part-*.parquet"))
-        items: list[tuple[str, Any]] = []
-        for path in paths:
-            for row_number, row in enumerate(pq.read_table(path, columns=ROLLOUTS.names).to_pylist(), start=1):
-                items.append((row["problem_id"], (str(path), row_number, row)))
-        return StageInputs(items=items, rejects=[], rows_in=len(items))
 
     def plan(self, num_shards: int) -> dict[int, int]:
         """Where every input row goes, from the ``problem_id`` column alone; rows per output shard.
@@ -115,7 +109,7 @@ class LabelStage:
         With a plan the runner loads one shard's rows at a time (``load_shard``), so memory follows
         the shard, not the input, and a cluster task reads only its own rows.
         """
-        self._positions: dict[int, list[tuple[Path, list[int]]]] = defaultdict(list)
+        self._positions = defaultdict(list)
         for path in sorted(Path(self.config["input"]).glob("part-*.parquet")):
             ids = pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist()
             by_shard: dict[int, list[int]] = defaultdict(list)
@@ -126,6 +120,8 @@ class LabelStage:
         return {index: sum(len(p) for _, p in files) for index, files in self._positions.items()}
 
     def load_shard(self, index: int) -> StageInputs:
+        # Only the input files holding rows of this shard are read: with the input's own shard count,
+        # exactly one; relabeling into another count reads a file once per shard it feeds.
         items: list[tuple[str, Any]] = []
         for path, positions in self._positions.get(index, []):
             rows = pq.read_table(path, columns=ROLLOUTS.names).take(positions).to_pylist()

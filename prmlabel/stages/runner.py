@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, runtime_checkable
 
 import pyarrow as pa
 from tqdm import tqdm
@@ -37,14 +37,27 @@ class ShardOutput:
 
 
 class Stage(Protocol):
+    """A stage reads its input either whole (``load``) or shard by shard (``plan``, then ``load_shard``)."""
+
     name: str
     schema: pa.Schema
-
-    def load(self) -> StageInputs: ...
 
     def process(self, items: list[Any], progress: tqdm, shard: int = 0) -> ShardOutput: ...
 
     def sort_key(self, row: dict[str, Any]) -> Any: ...
+
+
+class WholeInputStage(Stage, Protocol):
+    def load(self) -> StageInputs: ...
+
+
+@runtime_checkable
+class ShardedInputStage(Stage, Protocol):
+    def plan(self, num_shards: int) -> dict[int, int]: ...
+
+    def load_shard(self, index: int) -> StageInputs:
+        """Only shard ``index``'s work items (and input rejects), of the ``plan`` made before."""
+        ...
 
 
 @dataclass
@@ -100,9 +113,9 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
         if todo:
             # A stage with a plan loads shard by shard; the others (filters decide over the whole
             # input) load everything once and are split here.
-            planned = stage.plan(num_shards) if hasattr(stage, "plan") else None
+            planned = stage.plan(num_shards) if isinstance(stage, ShardedInputStage) else None
             if planned is None:
-                loaded = _split(stage.load(), num_shards, todo)
+                loaded = _split(cast(WholeInputStage, stage).load(), num_shards, todo)
                 total = sum(len(items) for items, _ in loaded.values())
             else:
                 total = sum(planned.get(i, 0) for i in todo)
@@ -119,7 +132,9 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                     if planned is None:
                         items, input_rejects = loaded.pop(index)
                     else:
-                        items, input_rejects = _split(stage.load_shard(index), num_shards, [index])[index]
+                        shard_inputs = cast(ShardedInputStage, stage).load_shard(index)
+                        items = [item for _, item in shard_inputs.items]
+                        input_rejects = [reject for _, reject in shard_inputs.rejects]
                     out = stage.process(items, bar, shard=index)
                     rows = sorted(out.rows, key=stage.sort_key)
                     store.write_shard(
