@@ -37,12 +37,18 @@ class RolloutRequest:
 
 @dataclass(frozen=True)
 class Rollout:
-    """One continuation: its text, whether prefix + text reaches the reference answer, its cost.
+    """One continuation: its text, whether it reaches the reference answer, its cost.
+
+    ``correct`` is None when the continuation could not be judged: the backend failed
+    (``finish_reason == "error"``: an error, a prompt over the context limit) or the answer checker
+    could not decide (a parse failure or timeout). Such a sample is left out of every estimate and
+    counted; it is never a success or a failure. An empty or truncated (``length``) completion is
+    decided: the policy did not reach the answer, so it is False.
 
     An answer to a fresh prompt (``RolloutRequest.question``) is never checked: ``correct`` is False."""
 
     text: str
-    correct: bool
+    correct: bool | None
     finish_reason: str
     completion_tokens: int
     prompt_tokens: int = 0
@@ -59,12 +65,25 @@ class RolloutResult:
 
     @property
     def n_correct(self) -> int:
-        return sum(r.correct for r in self.rollouts)
+        return sum(r.correct is True for r in self.rollouts)
 
     @property
-    def mc(self) -> float:
-        """Monte-Carlo value: the fraction of continuations that reach the reference answer."""
-        return self.n_correct / self.n if self.rollouts else 0.0
+    def n_decided(self) -> int:
+        """Continuations whose outcome is known (right or wrong)."""
+        return sum(r.correct is not None for r in self.rollouts)
+
+    @property
+    def n_undecided(self) -> int:
+        """Continuations that failed in the backend or whose answer could not be judged."""
+        return self.n - self.n_decided
+
+    @property
+    def mc(self) -> float | None:
+        """Monte-Carlo value: the fraction of decided continuations that reach the reference answer.
+
+        None when no continuation was decided: "no result" is unknown, never a value of 0."""
+        decided = self.n_decided
+        return self.n_correct / decided if decided else None
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,7 @@ class ResponseView:
     problem_id: str
     response_id: str
     steps: tuple[str, ...]
-    is_correct: bool
+    is_correct: bool | None  # None: the answer checker could not decide the response's outcome
     problem_pass_rate: float | None = None
     problem: dict[str, Any] | None = field(default=None, hash=False)  # a dict: left out of the hash
 
@@ -94,9 +113,10 @@ class StepLabels:
     """A labeler's verdict on one response.
 
     ``values[t]`` is the step's estimate (an MC value, a ratio, an advantage), ``hard[t]`` its 0/1
-    label; None where a step was not estimated (unknown stays unknown: never a negative).
-    ``first_error`` is the first step labeled bad, -1 if none, None if the labeler could not tell
-    (e.g. every judge critique was unparseable): unknown, never "no error".
+    label; None where a step was not decided (unknown stays unknown: never a negative).
+    ``first_error`` is the first step decided wrong; -1 only when every step was decided right; None
+    otherwise (e.g. every judge critique was unparseable, or no step held anything a verifier could
+    check): unknown, never "no error". :func:`prmlabel.labelers.base.first_error_of` computes it.
     """
 
     values: list[float | None]

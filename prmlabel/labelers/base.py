@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import Any, ClassVar, Protocol
 
@@ -36,6 +37,28 @@ def params_dict(params: Any) -> dict[str, Any]:
     return asdict(params)
 
 
-def final_step_outcome(response: ResponseView) -> float:
-    """The last step's value is the response's own outcome: its prefix is the whole answer."""
+def final_step_outcome(response: ResponseView) -> float | None:
+    """The last step's value is the response's own outcome: its prefix is the whole answer.
+
+    None when the answer checker could not decide the outcome (never read as wrong)."""
+    if response.is_correct is None:
+        return None
     return 1.0 if response.is_correct else 0.0
+
+
+def hard_of(value: float | None, threshold: float = 0.0) -> bool | None:
+    """A step's hard label from its value: right when above ``threshold``; None stays None."""
+    return None if value is None else value > threshold
+
+
+def first_error_of(hard: Sequence[bool | None]) -> int | None:
+    """The first step decided wrong; -1 only when every step was decided right; None otherwise.
+
+    An undecided step before the first wrong one does not hide it: the wrong step is still the first
+    one *decided* wrong, and the undecided one stays null in the step labels. With no step decided
+    wrong and one undecided, nothing is known: None, never "no error".
+    """
+    for t, label in enumerate(hard):
+        if label is False:
+            return t
+    return -1 if all(label is True for label in hard) else None
