@@ -22,11 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prmlabel.answers import extract_answer, is_equivalent
+from prmlabel.answers import Verdict, compare_answers, extract_answer
 from prmlabel.backends import Backend, GenerationRequest, Sampling
 from prmlabel.engine.cache import RolloutCache, prefix_key
 from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.seeds import derive_seed
+
+# Part of every continuation's cache key: a cached sample's ``correct`` was decided by the answer
+# rules of its time, so changing the rules must not reuse old verdicts (bump on any rule change).
+ANSWER_RULES_VERSION = "answers-v2"
 
 
 @dataclass
@@ -45,6 +49,7 @@ class JobCost:
     generated_tokens: int = 0
     prompt_tokens: int = 0
     rounds: int = 0
+    undecided_rollouts: int = 0  # samples used whose outcome is unknown (left out of the estimates)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -105,7 +110,8 @@ class Scheduler:
         # spent it stops where it is and is reported, never labeled from a partial estimate.
         self.token_budget = token_budget
         self._spent: dict[str, int] = {}
-        self._equivalent: dict[tuple[str, str, str], bool] = {}
+        self._equivalent: dict[tuple[str, str, str], bool | None] = {}
+        self._seed_keys: dict[str, str] = {}  # cache key -> the key its samples' seeds derive from
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> RunStats:
@@ -181,6 +187,8 @@ class Scheduler:
                 rollout = self.cache.get(key, index)
                 assert rollout is not None
                 rollouts.append(rollout)
+                if request.question is None and rollout.correct is None:
+                    job.cost.undecided_rollouts += 1
                 if (key, index) in self._used:
                     job.cost.cache_hits += 1
                 else:
@@ -199,8 +207,13 @@ class Scheduler:
     def _key(self, job: Job, request: RolloutRequest) -> str:
         """What determines a request's samples: the job's question and prefix, or its own fresh prompt."""
         if request.question is not None:
-            return prefix_key(self.model_key, "fresh prompt", request.question)
-        return prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
+            key = prefix_key(self.model_key, "fresh prompt", request.question)
+            self._seed_keys[key] = key
+            return key
+        seed_key = prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
+        key = prefix_key(ANSWER_RULES_VERSION, seed_key)  # the samples stay those of seed_key; verdicts are new
+        self._seed_keys[key] = seed_key
+        return key
 
     def _generate(self, wanted: dict[tuple[str, int], tuple[Job, RolloutRequest]], stats: RunStats) -> None:
         runs: list[tuple[str, int, int, Job, RolloutRequest]] = []  # key, first index, count, job, request
@@ -216,7 +229,7 @@ class Scheduler:
                 prefix=request.prefix,
                 k=count,
                 sampling=self.sampling,
-                seed=derive_seed(self.seed, key) + first,
+                seed=derive_seed(self.seed, self._seed_keys[key]) + first,
                 system=self.system if request.question is None else None,
             )
             for key, first, count, job, request in runs
@@ -246,16 +259,34 @@ class Scheduler:
                     stats.generated_tokens += completion.completion_tokens
                     stats.prompt_tokens += completion.prompt_tokens
 
-    def _is_correct(self, job: Job, prefix: str, text: str, finish_reason: str) -> bool:
-        """The completion joined to its prefix reaches the reference; empty or truncated never does."""
-        if finish_reason != "stop" or not text.strip() or job.reference is None:
+    def _is_correct(self, job: Job, prefix: str, text: str, finish_reason: str) -> bool | None:
+        """Whether the continuation reaches the reference: True, False, or None when it cannot be told.
+
+        A backend failure (``error``: an exception, a prompt over the context limit) and an answer the
+        checker cannot decide are None (left out of estimates, counted). An empty or truncated
+        completion is a failed rollout (False). The answer is read from the completion: the policy's
+        conclusion from this prefix. Only when the completion states none does an explicit answer of
+        prefix + completion count (a completion that only closes a prefix which already boxed it);
+        a ``\\boxed{}`` in the prefix never wins over what the completion concluded.
+        """
+        if finish_reason == "error" or job.reference is None:
+            return None
+        if finish_reason != "stop" or not text.strip():
             return False
-        # An explicit answer anywhere in prefix + completion; failing that, the completion's own last
-        # number (never a number of the prefix: a completion that says nothing must not inherit one).
-        final = extract_answer(prefix + text, job.domain, strict=True) or extract_answer(text, job.domain)
+        final = extract_answer(text, job.domain) or extract_answer(prefix + text, job.domain, strict=True)
         if final is None:
             return False
         memo = (final, job.reference, job.domain)
         if memo not in self._equivalent:
-            self._equivalent[memo] = is_equivalent(final, job.reference, job.domain)
+            self._equivalent[memo] = _verdict(final, job.reference, job.domain)
         return self._equivalent[memo]
+
+
+def _verdict(final: str, reference: str, domain: str) -> bool | None:
+    """The answer checker's three outcomes as True / False / None (undecidable)."""
+    check = compare_answers(final, reference, domain)
+    if check == Verdict.SAME:
+        return True
+    if check == Verdict.DIFFERENT:
+        return False
+    return None

@@ -11,9 +11,12 @@ and its labels become hard path labels: every step before the first error positi
 error negative, the steps after it removed. About 40% of instances survived in the paper; with
 that data, hard labels beat soft ones (ProcessBench 66.5 vs 49.3).
 
-Rows whose judge verdict is missing (no row of the judge folder with this response_id) or
-unparseable (a null first error), or whose own first error is unknown, are dropped with that
-reason: an unreadable verdict never counts as "no error".
+Unknown is never agreement (prmlabel's rule for what the paper does not meet: its MC and judge always
+answer). A row is dropped, with the reason counted in the summary, when the judge's verdict is
+missing (no row of the judge folder with this response_id) or unparseable (a null first error), when
+its own first error is unknown (null: e.g. a verifier that could check no step), or when either side
+left a step before the agreed first error undecided: the kept path labels would call that step right
+on nobody's word.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class ConsensusFilter:
                 c.drop("consensus:verdict_unparseable")
             elif mine is None:
                 c.drop("consensus:first_error_unknown")
+            elif _undecided_before(c.row, mine) or _undecided_before(judge, verdict):
+                c.drop("consensus:undecided_step")
             elif mine == verdict or (
                 self.p.window and mine >= 0 and verdict >= 0 and abs(mine - verdict) <= self.p.window
             ):
@@ -69,3 +74,12 @@ class ConsensusFilter:
                 c.keep_as("consensus:agree" if mine == verdict else f"consensus:within_{self.p.window}")
             else:
                 c.drop("consensus:disagree")
+
+
+def _undecided_before(row: dict[str, Any], first_error: int) -> bool:
+    """Whether a step the path labels would call right (before ``first_error``; all, for -1) is undecided."""
+    hard = row.get("hard")
+    if hard is None:  # a row without step labels (a bare verdict): only its first error speaks
+        return False
+    end = len(hard) if first_error < 0 else min(first_error, len(hard))
+    return any(h is None for h in hard[:end])

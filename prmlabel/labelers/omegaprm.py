@@ -20,6 +20,9 @@ request per round: the search is sequential per response, and the scheduler batc
 responses, so a shard takes about ceil(log2(M)) rounds and a response costs k * ceil(log2(M)) rollouts.
 Labels: steps before the first error are good (hard True), the first error is bad (False), steps
 after it are unknown (None, never a negative); ``values`` hold the estimated MCs and the outcome.
+Undecided (prmlabel's rule; the paper assumes every rollout can be judged): an MC is taken over the
+decided continuations only; a midpoint with none decided, or a response whose outcome the checker
+could not decide, stops the search: first_error None, the steps already shown good stay good.
 A correct response runs the same search (a right answer can follow a wrong step): its last step is
 known good, so the search either finds a step with MC = 0 or reports none (-1). ``skip_correct``
 labels a correct response's steps all good without rollouts, as OmegaPRM only searches wrong ones.
@@ -64,9 +67,11 @@ from prmlabel.steps import split_steps
 
 MODES = ("binary", "search")
 
-# (step index on the path, MC, the result behind it or None when the prefix's MC was already known)
-Estimate = tuple[int, float, RolloutResult | None]
-PathSearch = Generator[list[RolloutRequest], list[RolloutResult], tuple[int, list[Estimate]]]
+# (step index on the path, MC (None: no continuation decided), the result behind it or None when the
+# prefix's MC was already known)
+Estimate = tuple[int, float | None, RolloutResult | None]
+# (first error: -1 none, None unknown; the steps before ``known_good`` are known right; estimates)
+PathSearch = Generator[list[RolloutRequest], list[RolloutResult], tuple[int | None, int, list[Estimate]]]
 
 
 @dataclass(frozen=True)
@@ -102,15 +107,17 @@ def u_value(c_puct: float, total_visits: int, visits: int) -> float:
 
 
 def bisect_first_error(
-    base: str, steps: Sequence[str], last_ok: bool, k: int, known: Callable[[str], float | None]
+    base: str, steps: Sequence[str], last_ok: bool | None, k: int, known: Callable[[str], float | None]
 ) -> PathSearch:
     """Binary-search the first step of ``base + steps`` whose prefix has MC = 0; -1 if none.
 
-    The last step's value is known (``last_ok``: the path's own outcome); a prefix ``known`` already
-    has a value costs no rollouts. Yields one request per round.
+    The last step's value is the path's own outcome (``last_ok``; None when it could not be judged);
+    a prefix ``known`` already has a value costs no rollouts. Yields one request per round. When a
+    midpoint's estimate is undecided (no continuation could be judged) or the outcome is, the search
+    stops there: the first error is None (unknown) and only the steps before ``lo`` are known right.
     """
     if not steps:
-        return -1, []
+        return -1, 0, []
     lo, hi = 0, len(steps) - 1  # the first error, if any, is in lo..hi; step hi's value is known
     estimates: list[Estimate] = []
     while lo < hi:
@@ -122,17 +129,26 @@ def bisect_first_error(
             (result,) = yield [RolloutRequest(prefix, k)]
             mc = result.mc
         estimates.append((mid, mc, result))
+        if mc is None:
+            return None, lo, estimates
         if mc > 0:
             lo = mid + 1
         else:
             hi = mid
     # lo < last: step lo was estimated at 0. lo == last: the outcome decides.
-    first_error = -1 if lo == len(steps) - 1 and last_ok else lo
-    return first_error, estimates
+    if lo < len(steps) - 1 or last_ok is False:
+        return lo, lo, estimates
+    if last_ok is None:
+        return None, lo, estimates
+    return -1, len(steps), estimates
 
 
-def path_labels(m: int, first_error: int) -> list[bool | None]:
-    """Good before the first error, bad at it, unknown after it (never an invented negative)."""
+def path_labels(m: int, first_error: int | None, known_good: int) -> list[bool | None]:
+    """Good before the first error, bad at it, unknown after it (never an invented negative).
+
+    With the first error unknown, the ``known_good`` leading steps are good and the rest unknown."""
+    if first_error is None:
+        return [True] * known_good + [None] * (m - known_good)
     if first_error < 0:
         return [True] * m
     return [True] * first_error + [False] + [None] * (m - first_error - 1)
@@ -143,7 +159,7 @@ class State:
     prefix: str
     parent: int
     steps: tuple[str, ...]  # the steps appended beyond the parent's prefix
-    mc: float
+    mc: float | None  # None: no continuation of it could be judged
     k: int  # rollouts behind mc; 0 = a complete answer valued by its own outcome
     n: int = 0  # times selected (a rollout of it binary-searched)
 
@@ -169,13 +185,17 @@ class SearchTree:
         i = self.by_prefix.get(prefix)
         return None if i is None else self.states[i].mc
 
-    def add(self, prefix: str, parent: int, steps: Sequence[str], mc: float, result: RolloutResult | None) -> int:
+    def add(
+        self, prefix: str, parent: int, steps: Sequence[str], mc: float | None, result: RolloutResult | None
+    ) -> int:
         if prefix in self.by_prefix:
             return self.by_prefix[prefix]
         i = len(self.states)
         self.states.append(State(prefix, parent, tuple(steps), mc, result.n if result else 0))
         self.by_prefix[prefix] = i
-        if result is not None and 0 < mc < 1:  # only a mixed state has wrong rollouts worth searching
+        if (
+            result is not None and mc is not None and 0 < mc < 1
+        ):  # only a mixed state has wrong rollouts worth searching
             for r in result.rollouts:
                 r_steps = split_steps(r.text)
                 if r.correct or r.finish_reason != "stop" or not r_steps or prefix + r.text in self.seen:
@@ -196,16 +216,17 @@ class SearchTree:
         best = max(range(len(self.pool)), key=lambda i: score(self.pool[i]))  # first max = earliest inserted
         return self.pool.pop(best)
 
-    def search_path(self, base: int, steps: Sequence[str], last_ok: bool) -> PathSearch:
+    def search_path(self, base: int, steps: Sequence[str], last_ok: bool | None) -> PathSearch:
         """Binary-search ``steps`` continued from state ``base``; every valued prefix becomes a state."""
         prefix = self.states[base].prefix
         self.seen.add(prefix + "".join(steps))
         self.states[base].n += 1
-        first_error, estimates = yield from bisect_first_error(prefix, steps, last_ok, self.p.k, self.mc_of)
+        first_error, known_good, estimates = yield from bisect_first_error(prefix, steps, last_ok, self.p.k, self.mc_of)
         for j, mc, result in estimates:
             self.add(prefix + "".join(steps[: j + 1]), base, steps[: j + 1], mc, result)
-        self.add(prefix + "".join(steps), base, steps, 1.0 if last_ok else 0.0, None)
-        return first_error, estimates
+        outcome = None if last_ok is None else (1.0 if last_ok else 0.0)
+        self.add(prefix + "".join(steps), base, steps, outcome, None)
+        return first_error, known_good, estimates
 
     def export(self) -> list[dict[str, Any]]:
         return [{"parent": s.parent, "steps": list(s.steps), "mc": s.mc, "k": s.k, "n": s.n} for s in self.states]
@@ -214,6 +235,7 @@ class SearchTree:
 class OmegaPRM:
     name: ClassVar[str] = "omegaprm"
     paper: ClassVar[str] = "OmegaPRM (Luo et al., 2024), arXiv 2406.06592"
+    value_kind: ClassVar[str] = "probability"  # values: MC estimates of the prefix's success
 
     def __init__(self, params: OmegaPRMParams | None = None):
         self.p = params or OmegaPRMParams()
@@ -228,7 +250,7 @@ class OmegaPRM:
         if self.p.skip_correct and response.is_correct:
             return StepLabels(values=[1.0] * m, hard=[True] * m, first_error=-1, extra={"skipped": "correct"})
         if self.p.mode == "binary":
-            first_error, estimates = yield from bisect_first_error(
+            first_error, known_good, estimates = yield from bisect_first_error(
                 "", response.steps, response.is_correct, self.p.k, lambda prefix: None
             )
             values: list[float | None] = [None] * m
@@ -236,14 +258,16 @@ class OmegaPRM:
                 values[t] = mc
             values[-1] = final_step_outcome(response)
             extra: dict[str, Any] = {"mode": "binary", "estimates": [[t, mc] for t, mc, _ in estimates]}
-            return StepLabels(values=values, hard=path_labels(m, first_error), first_error=first_error, extra=extra)
+            extra.update(_undecided(estimates))
+            hard = path_labels(m, first_error, known_good)
+            return StepLabels(values=values, hard=hard, first_error=first_error, extra=extra)
 
         tree = SearchTree(self.p)
         tree.seen.add(response.prefix(m))  # a root rollout that repeats the response is not searched twice
         (root,) = yield [RolloutRequest("", self.p.k)]
         tree.add("", -1, (), root.mc, root)
         # The response is the root's first searched rollout: it seeds the pool along its path.
-        first_error, estimates = yield from tree.search_path(0, response.steps, response.is_correct)
+        first_error, known_good, estimates = yield from tree.search_path(0, response.steps, response.is_correct)
         selections = 0
         while selections < self.p.search_limit and tree.pool:
             candidate = tree.pop_best()
@@ -256,5 +280,14 @@ class OmegaPRM:
             "states": tree.export(),
             "selections": selections,
             "stop": "search_limit" if selections >= self.p.search_limit else "empty_pool",
+            **_undecided(estimates),
         }
-        return StepLabels(values=values, hard=path_labels(m, first_error), first_error=first_error, extra=extra)
+        hard = path_labels(m, first_error, known_good)
+        return StepLabels(values=values, hard=hard, first_error=first_error, extra=extra)
+
+
+def _undecided(estimates: list[Estimate]) -> dict[str, int]:
+    """Counts for ``extra``: continuations that could not be judged, and estimates left without a value."""
+    rollouts = sum(result.n_undecided for _, _, result in estimates if result is not None)
+    values = sum(mc is None for _, mc, _ in estimates)
+    return {"undecided_rollouts": rollouts, "undecided_estimates": values} if rollouts or values else {}

@@ -273,3 +273,18 @@ def test_a_fresh_prompt_with_a_prefix_is_refused():
         assert "bad rollout request" in str(exc)
     else:
         raise AssertionError("a fresh prompt with a prefix must be refused")
+
+
+def test_a_backend_failure_is_undecided_never_a_wrong_continuation():
+    # An error (e.g. a prompt over the context limit) says nothing about the prefix: left out, counted.
+    job = Job("q", "7", "math", _asker("Step 1: 3 + 4 = 7\n\n", 2))
+    Scheduler(FixedBackend("", "error"), SAMPLING, seed=0, model_key="m").run([job])
+    assert job.result.values == [None]
+    assert job.cost.undecided_rollouts == 2 and job.cost.rollouts == 2
+
+
+def test_the_completions_own_answer_wins_over_a_box_in_the_prefix():
+    # The prefix boxed an intermediate 12; the continuation concludes 15: the continuation's answer counts.
+    job = Job("q", "12", "math", _asker("Step 1: first \\boxed{12}\n\n", 1))
+    Scheduler(FixedBackend("then add 3. The answer is 15.", "stop"), SAMPLING, seed=0, model_key="m").run([job])
+    assert job.result.values == [0.0]

@@ -48,3 +48,15 @@ def test_already_dropped_rows_are_left_alone():
     cands[0].drop("dedup:duplicate")
     ConsensusFilter(ConsensusParams(), {"a": judge("a", 1)}).apply(cands)
     assert cands[0].reason == "dedup:duplicate" and not cands[0].keep
+
+
+def test_a_null_on_either_side_keeps_nothing_and_says_why():
+    # A verifier that could check no step (first error null) against a judge's "no error": no agreement.
+    cands = candidates(row("v", first_error=None), row("w", first_error=2))
+    mc_row_w = by_id(cands)["w"].row
+    mc_row_w["hard"] = [None, True, False, None]  # step 0 undecided: agreeing on 2 would call it right
+    other = {"v": judge("v", -1), "w": judge("w", 2)}
+    ConsensusFilter(ConsensusParams(), other).apply(cands)
+    c = by_id(cands)
+    assert not c["v"].keep and c["v"].reason == "consensus:first_error_unknown"
+    assert not c["w"].keep and c["w"].reason == "consensus:undecided_step"

@@ -26,15 +26,21 @@ from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error
 from prmlabel.synthetic.problems import make_problems
 
-Continuation = bool | tuple[str, bool, int]
+# A continuation: correct (True/1), wrong (False/0), undecided (None: a backend failure or an answer
+# the checker cannot judge), or (text, correct, tokens).
+Continuation = bool | int | None | tuple[str, bool | None, int]
 Outcome = Callable[[str, int, int], Sequence[Continuation]]
+
+
+def _correct(value: bool | int | None) -> bool | None:
+    return None if value is None else bool(value)
 
 
 def _rollout(item: Continuation) -> Rollout:
     if isinstance(item, tuple):
         text, correct, tokens = item
-        return Rollout(text=text, correct=bool(correct), finish_reason="stop", completion_tokens=tokens)
-    return Rollout(text="", correct=bool(item), finish_reason="stop", completion_tokens=0)
+        return Rollout(text=text, correct=_correct(correct), finish_reason="stop", completion_tokens=tokens)
+    return Rollout(text="", correct=_correct(item), finish_reason="stop", completion_tokens=0)
 
 
 def drive(program: LabelProgram | StepLabels, outcome: Outcome) -> tuple[StepLabels, int, list[RolloutRequest]]:
