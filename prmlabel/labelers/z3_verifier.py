@@ -8,7 +8,7 @@ checked on its own (local validity: cited facts as written):
     wrong         it is sat (a countermodel exists), a cited id    value 0.0, hard False
                   does not exist, or the final answer differs
                   from the reference (Uncertain == Unknown)
-    unverifiable  not in the step syntax, a formula that does      per ``unverifiable_as``
+    unverifiable  not in the step syntax, a formula that does      value None, hard None
                   not parse, z3 unknown, or a timeout
 
 No rollouts (``uses_rollouts = False``): the label stage starts no backend. The premises come from
@@ -16,10 +16,15 @@ No rollouts (``uses_rollouts = False``): the label stage starts no backend. The 
 fields), else a ProntoQA ``context`` converted to FOL; a problem with neither gets every step
 ``unverifiable: no formal premises``.
 
+Unknown stays unknown: ``first_error`` is the first step decided wrong; -1 only when every step was
+decided right (the final-answer step included); None otherwise. FoVer itself drops a response whose check
+fails (``generate_error_labels.py``: an exception -> ``continue``); here the response is kept with its
+undecided steps None, and the export decides (truncate or drop, counted).
+
 Parameters: ``timeout_ms`` (z3's limit per step, 2000), ``response_timeout`` (seconds for the whole
-response, one worker call; FoVer allows 180), ``unverifiable_as`` (``unknown`` -> None, the default;
-``wrong`` -> 0; ``correct`` -> 1). ``first_error`` is the first step whose hard label is False.
-``extra`` holds ``verdicts`` and ``rationales`` per step, the premises' source and the z3 version.
+response, one worker call; FoVer allows 180). ``extra`` holds ``verdicts`` and ``rationales`` per step,
+the counts ``checked`` (steps decided), ``unchecked`` (steps not decided), of those ``timeouts`` and
+``errors`` (the checker or its worker failed), the premises' source and the z3 version.
 """
 
 from __future__ import annotations
@@ -28,18 +33,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, StepLabels
-from prmlabel.labelers.base import params_dict
+from prmlabel.labelers.base import first_error_of, params_dict
 from prmlabel.verifiers.logic_steps import formal_problem
 from prmlabel.verifiers.z3_check import CORRECT, UNVERIFIABLE, WRONG, StepVerdict, check_response
-
-_AS = {"unknown": (None, None), "wrong": (0.0, False), "correct": (1.0, True)}
 
 
 @dataclass(frozen=True)
 class Z3Params:
     timeout_ms: int = 2000
     response_timeout: float = 30.0
-    unverifiable_as: str = "unknown"  # unknown | wrong | correct
 
 
 class Z3Verifier:
@@ -47,12 +49,11 @@ class Z3Verifier:
     paper: ClassVar[str] = (
         "FoVer: formal verification of formal-logic steps with z3 (Kamoi et al., 2025), arXiv 2505.15960"
     )
+    value_kind: ClassVar[str] = "verdict"  # values: 1 right / 0 wrong / null
     uses_rollouts: ClassVar[bool] = False
 
     def __init__(self, params: Z3Params | None = None):
         self.p = params or Z3Params()
-        if self.p.unverifiable_as not in _AS:
-            raise ValueError(f"z3: unverifiable_as must be one of {', '.join(_AS)}, got {self.p.unverifiable_as!r}")
         if self.p.timeout_ms < 1 or self.p.response_timeout <= 0:
             raise ValueError("z3: timeout_ms and response_timeout must be positive")
 
@@ -86,25 +87,32 @@ class Z3Verifier:
 
     def check(self, response: ResponseView) -> StepLabels:
         verdicts, info = self.verdicts(response)
-        values: list[float | None] = []
-        hard: list[bool | None] = []
-        for v in verdicts:
-            if v.verdict == CORRECT:
-                value, h = 1.0, True
-            elif v.verdict == WRONG:
-                value, h = 0.0, False
-            else:
-                value, h = _AS[self.p.unverifiable_as]
-            values.append(value)
-            hard.append(h)
-        first_error = next((t for t, h in enumerate(hard) if h is False), -1)
+        hard: list[bool | None] = [
+            True if v.verdict == CORRECT else False if v.verdict == WRONG else None for v in verdicts
+        ]
+        values: list[float | None] = [None if h is None else float(h) for h in hard]
+        checked = sum(h is not None for h in hard)
         extra = {
             "verdicts": [v.verdict for v in verdicts],
             "rationales": [v.rationale for v in verdicts],
+            "checked": checked,
+            "unchecked": len(hard) - checked,
+            "timeouts": sum(_cause(v) == "timeout" for v in verdicts),
+            "errors": sum(_cause(v) == "error" for v in verdicts),
             "checker": _z3_version(),
             **info,
         }
-        return StepLabels(values=values, hard=hard, first_error=first_error, extra=extra)
+        return StepLabels(values=values, hard=hard, first_error=first_error_of(hard), extra=extra)
+
+
+def _cause(v: StepVerdict) -> str | None:
+    """``timeout`` / ``error`` for a step the checker did not finish (a step may join several lines' reasons)."""
+    if v.verdict != UNVERIFIABLE:
+        return None
+    parts = v.rationale.split("; ")
+    if "timeout" in parts:
+        return "timeout"
+    return "error" if any(p.startswith("checker ") for p in parts) else None
 
 
 def _z3_version() -> str:

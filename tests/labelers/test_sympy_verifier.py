@@ -1,17 +1,22 @@
-"""The `sympy` labeler: verdicts -> labels, no rollouts, and every synthetic slip found."""
+"""The `sympy` labeler: verdicts -> labels, no rollouts, unknown stays null, and every synthetic slip found."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import available_labelers, load_labeler
-from prmlabel.labelers.sympy_verifier import SympyParams, SympyVerifier
+from prmlabel.labelers.sympy_verifier import SympyParams, SympyVerifier, labels_from_verdicts
 from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error, parse_step
 from prmlabel.synthetic.problems import make_problems
+from prmlabel.verifiers.math_claims import _limit_verdict, check_step
 from tests.labelers.driver import drive
 
 STEPS = ("We start: 48/2 = 24.\n\n", "She has 5 apples.\n\n", "Then 3*7 = 24.\n\n", "So 24 + 1 = 25.")
@@ -30,7 +35,7 @@ def test_registered_without_rollouts():
     labeler = load_labeler("sympy")
     assert isinstance(labeler, SympyVerifier)
     assert labeler.uses_rollouts is False
-    assert labeler.params() == {"timeout": 5.0, "unverifiable_as": "unknown"}
+    assert labeler.params() == {"timeout": 5.0}
     assert "2510.14942" in labeler.paper
 
 
@@ -44,14 +49,48 @@ def test_values_hard_first_error_and_extra():
     assert labels.extra["reasons"][1] == "nothing checkable"
     assert labels.extra["reasons"][2] == "claims 3*7 = 24, but 3*7 = 21"
     assert all(labels.extra["rationales"])
+    assert {k: labels.extra[k] for k in ("checked", "unchecked", "timeouts", "errors")} == {
+        "checked": 3,
+        "unchecked": 1,
+        "timeouts": 0,
+        "errors": 0,
+    }
 
 
-def test_unverifiable_as_correct():
-    labeler = load_labeler("sympy", {"unverifiable_as": "correct"})
-    labels, _, _ = drive(labeler.label(_view(STEPS)), _no_rollouts)
-    assert labels.values == [1.0, 1.0, 0.0, 1.0]
-    assert labels.hard == [True, True, False, True]
-    assert labels.first_error == 2
+@pytest.mark.parametrize(
+    ("steps", "hard", "first_error"),
+    [
+        (("She has 5 apples.\n\n", "She buys some more.\n\n", "The answer is 8."), [None, None, None], None),
+        (("2 + 2 = 4.\n\n", "So she has more apples now."), [True, None], None),
+        (("2 + 2 = 4.\n\n", "Then 4 * 3 = 12."), [True, True], -1),
+        (("She has 5 apples.\n\n", "Then 4 * 3 = 13."), [None, False], 1),
+    ],
+)
+def test_first_error_is_null_unless_every_step_was_decided(steps, hard, first_error):
+    """-1 ("no error") only when every step was checked and held; nothing checked is null, not -1."""
+    labels, _, _ = drive(SympyVerifier().label(_view(steps)), _no_rollouts)
+    assert labels.hard == hard
+    assert labels.first_error == first_error
+
+
+def test_timeouts_and_errors_are_null_and_counted():
+    verdicts = [
+        check_step("2 + 2 = 4"),
+        _limit_verdict("timeout"),
+        _limit_verdict("memory"),
+        check_step("9^{9^{9^9}} = 2"),  # a size guard: undecided, neither a timeout nor an error
+    ]
+    labels = labels_from_verdicts(verdicts)
+    assert labels.hard == [True, None, None, None] and labels.values == [1.0, None, None, None]
+    assert labels.first_error is None
+    extra = labels.extra
+    assert (extra["checked"], extra["unchecked"], extra["timeouts"], extra["errors"]) == (1, 3, 1, 1)
+
+
+def test_unverifiable_as_is_gone():
+    """Writing an unchecked step as right was a parameter; it is refused now (unknown stays null)."""
+    with pytest.raises(ValueError, match="no parameter"):
+        load_labeler("sympy", {"unverifiable_as": "correct"})
 
 
 def test_the_outcome_is_not_used():
@@ -59,7 +98,7 @@ def test_the_outcome_is_not_used():
     steps = ("2 + 2 = 4.\n\n", "The answer is 4.")
     a, _, _ = drive(SympyVerifier().label(_view(steps, True)), _no_rollouts)
     b, _, _ = drive(SympyVerifier().label(_view(steps, False)), _no_rollouts)
-    assert (a.values, a.hard, a.first_error) == (b.values, b.hard, b.first_error) == ([1.0, None], [True, None], -1)
+    assert (a.values, a.hard, a.first_error) == (b.values, b.hard, b.first_error) == ([1.0, None], [True, None], None)
 
 
 @pytest.mark.parametrize("options", [{"unverifiable_as": "wrong"}, {"timeout": 0}, {"k": 8}])
@@ -93,3 +132,27 @@ def test_every_synthetic_slip_is_found():
                 assert labels.first_error == -1, (steps, labels.extra["reasons"])
             assert all(v in ("correct", "wrong") for v in labels.extra["verdicts"]), labels.extra["reasons"]
     assert slips > 100
+
+
+def _read(folder: Path) -> list[dict]:
+    return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))]).to_pylist()
+
+
+def test_label_stage_writes_null_for_prose_steps(prmlabel, tmp_path):
+    """`prmlabel label --method sympy` end to end: a response of prose steps gets first_error null, not -1."""
+    rows = [
+        {"question": "prose", "answer": "8", "steps": ["She has some apples.\n\n", "She buys more.\n\n", "So 8."]},
+        {"question": "sound", "answer": "12", "steps": ["2 + 2 = 4.\n\n", "Then 4 * 3 = 12."]},
+        {"question": "slip", "answer": "12", "steps": ["She has apples.\n\n", "Then 4 * 3 = 13."]},
+    ]
+    src = tmp_path / "responses.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    prmlabel(["import", "-i", str(src), "-o", str(tmp_path / "rollouts"), "runtime.progress=false"])
+    out_dir = tmp_path / "out"
+    prmlabel(["label", "-i", str(tmp_path / "rollouts"), "-o", str(out_dir), "--method", "sympy", "--no-progress"])
+    out = {r["question"]: r for r in _read(out_dir)}
+    assert out["prose"]["first_error"] is None
+    assert out["prose"]["hard"] == [None, None, None] and out["prose"]["values"] == [None, None, None]
+    assert json.loads(out["prose"]["label_extra"])["unchecked"] == 3
+    assert out["sound"]["first_error"] == -1 and out["sound"]["hard"] == [True, True]
+    assert out["slip"]["first_error"] == 1 and out["slip"]["hard"] == [None, False]

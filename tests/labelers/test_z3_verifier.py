@@ -1,4 +1,4 @@
-"""z3 labeler: verdicts -> values/hard/first_error, unverifiable_as, premises sources, the label stage."""
+"""z3 labeler: verdicts -> values/hard/first_error (unknown stays null), premises sources, the label stage."""
 
 from __future__ import annotations
 
@@ -39,11 +39,13 @@ def test_registered_without_rollouts():
     assert "z3" in available_labelers()
     labeler = load_labeler("z3", {"timeout_ms": 500})
     assert isinstance(labeler, Z3Verifier) and labeler.uses_rollouts is False
-    assert labeler.params() == {"timeout_ms": 500, "response_timeout": 30.0, "unverifiable_as": "unknown"}
+    assert labeler.params() == {"timeout_ms": 500, "response_timeout": 30.0}
     with pytest.raises(ValueError, match="no parameter"):
         load_labeler("z3", {"k": 8})
-    with pytest.raises(ValueError, match="unverifiable_as"):
-        Z3Verifier(Z3Params(unverifiable_as="maybe"))
+    with pytest.raises(ValueError, match="no parameter"):  # undecided written as right/wrong: gone
+        load_labeler("z3", {"unverifiable_as": "correct"})
+    with pytest.raises(ValueError, match="positive"):
+        Z3Verifier(Z3Params(timeout_ms=0))
 
 
 def test_labels_a_formal_response_in_zero_rounds():
@@ -57,23 +59,26 @@ def test_labels_a_formal_response_in_zero_rounds():
     assert labels.extra["rationales"][1] == "not in the formal step form"
     assert labels.extra["premises"] == "premises-FOL" and labels.extra["n_premises_formal"] == 3
     assert labels.extra["checker"].startswith("z3 ")
+    assert (labels.extra["checked"], labels.extra["unchecked"], labels.extra["timeouts"]) == (5, 1, 0)
     json.dumps(labels.extra)  # label_extra is stored as JSON
 
 
-@pytest.mark.parametrize(
-    ("mode", "value", "hard", "first_error"), [("wrong", 0.0, False, 1), ("correct", 1.0, True, 2)]
-)
-def test_unverifiable_as(mode, value, hard, first_error):
-    labels, _, _ = drive(Z3Verifier(Z3Params(unverifiable_as=mode)).label(view()), fixed({}))
-    assert labels.values[1] == value and labels.hard[1] is hard and labels.first_error == first_error
+def test_first_error_is_null_when_no_step_is_wrong_and_one_is_undecided():
+    steps = ("fact1 & fact2 -> int1: Mammal(tom)\n", "Now let me think.\n", "The final answer is False")
+    labels, _, _ = drive(Z3Verifier().label(view(steps)), fixed({}))
+    assert labels.hard == [True, None, True] and labels.first_error is None
+    steps = ("fact1 & fact2 -> int1: Mammal(tom)\n", "int1 & fact3 -> ¬hypothesis\n", "The final answer is False")
+    labels, _, _ = drive(Z3Verifier().label(view(steps)), fixed({}))
+    assert labels.hard == [True, True, True] and labels.first_error == -1
 
 
 def test_no_formal_premises_means_every_step_unverifiable():
     for problem in (None, {"question": "2+2?", "reference_answer": "4", "domain": "math", "meta": {}}):
         labels, _, _ = drive(Z3Verifier().label(view(problem=problem)), fixed({}))
         assert labels.values == [None] * len(STEPS) and labels.hard == [None] * len(STEPS)
-        assert labels.first_error == -1
+        assert labels.first_error is None  # nothing was checked: unknown, never "no error"
         assert set(labels.extra["rationales"]) == {"no formal premises"}
+        assert labels.extra["unchecked"] == len(STEPS) and labels.extra["checked"] == 0
 
 
 def test_prontoqa_problem_from_its_context():
@@ -121,4 +126,4 @@ def test_label_stage_passes_the_problem_to_the_verifier(prmlabel, tmp_path):
     assert folio["method"] == "z3" and folio["hard"] == [True, None, False, True, True, True]
     assert folio["first_error"] == 2 and folio["label_cost"]["rollouts"] == 0
     assert json.loads(folio["label_extra"])["verdicts"][2] == "wrong"
-    assert out["What is 2+2?"]["hard"] == [None, None]
+    assert out["What is 2+2?"]["hard"] == [None, None] and out["What is 2+2?"]["first_error"] is None
