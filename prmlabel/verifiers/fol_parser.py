@@ -23,7 +23,8 @@ Repairs for FOLIO's quirks, some recorded in :attr:`Parsed.repairs`: a comma bet
 a constant written with spaces (``captain america``) as one name joined by ``_``; an unmatched ``)`` is dropped and a
 missing ``)`` appended; when a quantifier's narrow scope would leave its own variable free further right
 (``∀x (A(x) ∧ B(x)) → C(x)``) the formula is re-read with wide scopes; a trailing ``.`` is ignored.
-Limits (length, nesting depth) make hostile input a :class:`FolParseError`, never a hang or a crash.
+FLDx2's notation (``{A}{a}``, ``(x): F``, ``v``; :mod:`prmlabel.verifiers.fld_syntax`) is rewritten into
+this syntax first. Limits (length, nesting depth) make hostile input a :class:`FolParseError`, never a hang or a crash.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from prmlabel.verifiers.fld_syntax import fld_to_fol, is_fld
 from prmlabel.verifiers.fol_ast import Atom, Const, Eq, Formula, Not, Op, Quant, Term, depth, free_variables, leaks
 
 MAX_CHARS = 20_000
@@ -293,8 +295,11 @@ def parse_fol(text: str, repair: bool = True) -> Parsed:
     if not src:
         raise FolParseError("empty formula")
     repairs: list[str] = []
+    if is_fld(src):  # FLDx2's notation (FoVer's problems): rewritten token by token, then parsed as usual
+        src = fld_to_fol(src)
     if repair:
-        src, repairs = _balance(src)
+        src, more = _balance(src)
+        repairs.extend(more)
     toks = _tokenize(src)
     try:
         formula = _read(toks, wide=False)

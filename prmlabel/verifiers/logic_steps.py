@@ -22,7 +22,8 @@ Step syntax, one deduction per line::
   ``;`` or ``.``. A step may hold several formal lines (all are checked; other lines are ignored); a step
   with no formal line is ``unverifiable: not in the formal step form``.
 
-Facts: a problem's ``meta`` holding ``premises-FOL`` (a list, FOLIO's field; any dataset may use it) and
+Facts: a problem's ``meta`` holding FLDx2's ``facts_formula`` / ``hypothesis_formula`` (FoVer's problems,
+in FLD notation), else ``premises-FOL`` (a list, FOLIO's field; any dataset may use it) and
 optionally ``conclusion-FOL``; else a ProntoQA ``context`` (+ ``question``), converted by
 :mod:`prmlabel.verifiers.prontoqa_fol`.
 """
@@ -170,6 +171,9 @@ def formal_problem(problem: dict[str, Any] | None) -> FormalProblem | None:
     meta = problem.get("meta") or {}
     if not isinstance(meta, dict):
         return None
+    fld = fld_problem(meta)
+    if fld is not None:
+        return fld
     premises = meta.get("premises-FOL")
     if isinstance(premises, str):
         premises = [p for p in premises.splitlines() if p.strip()]
@@ -188,6 +192,25 @@ def formal_problem(problem: dict[str, Any] | None) -> FormalProblem | None:
             hyp = sentence_to_fol(statement_of(question)) if isinstance(question, str) else None
             return FormalProblem(tuple(facts), hyp, "prontoqa")
     return None
+
+
+_FLD_FACT_RE = re.compile(r"(?:^|\s)fact(\d{1,4}):\s*")
+
+
+def fld_problem(meta: dict[str, Any]) -> FormalProblem | None:
+    """FLDx2 / FoVer rows: ``facts_formula`` (``fact1: ... fact2: ...``, by newline or space) and
+    ``hypothesis_formula``, in FLD notation (:mod:`prmlabel.verifiers.fld_syntax`). ``factN`` is the fact
+    numbered N, as FoVer substitutes it (``fld_postprocess.py``)."""
+    facts = meta.get("facts_formula")
+    if not isinstance(facts, str) or not facts.strip():
+        return None
+    parts = _FLD_FACT_RE.split(facts)
+    numbered = {int(n): text.strip() for n, text in zip(parts[1::2], parts[2::2], strict=True)}
+    if not numbered:
+        return None
+    premises = tuple(numbered.get(i) or None for i in range(1, max(numbered) + 1))
+    hyp = meta.get("hypothesis_formula")
+    return FormalProblem(premises, hyp if isinstance(hyp, str) and hyp.strip() else None, "facts_formula")
 
 
 def formal_problem_text(
