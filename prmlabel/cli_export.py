@@ -25,7 +25,12 @@ def export(
     ],
     format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "trl",
     soft: Annotated[
-        bool, typer.Option("--soft", help="From a labels folder: export the per-step values, not hard labels.")
+        bool,
+        typer.Option(
+            "--soft",
+            help="From a labels folder: export the per-step values (probabilities; verdicts as 0/1; "
+            "ratios need --threshold; advantages and scores are refused), not hard labels.",
+        ),
     ] = False,
     threshold: Annotated[
         float | None,
@@ -39,10 +44,13 @@ def export(
     """Write labeled responses in the format a PRM trainer reads, split by problem.
 
     From a filtered folder only kept rows are written (dropped ones are counted by reason). An
-    unknown (null) label is never written as a negative: the response is cut before it (FoVer
-    writes null). Soft labels into TRL, Math-Shepherd or FoVer need --threshold, because those
-    formats hold true/false and TRL floors float labels to 0. A summary lists rows in, written,
-    skipped by reason and the split sizes; <OUT-stem>.export.json keeps the options and counts.
+    undecided (null) label is never written as a positive or a negative: the response is cut before
+    it (FoVer writes null). --soft writes values only where the labeler's value_kind allows:
+    probabilities as is, verdicts as 0/1, RPE's ratios only with --threshold; PAV's advantages and
+    GroundedPRM's scores are refused (export their hard labels). Soft labels into TRL, Math-Shepherd
+    or FoVer need --threshold, because those formats hold true/false and TRL floors float labels to
+    0. A summary lists rows in, written, skipped by reason (and steps cut or written as null) and
+    the split sizes; <OUT-stem>.export.json keeps the options and counts.
     """
     from prmlabel.cli_common import _user_errors
     from prmlabel.stages.export import run_export
@@ -62,7 +70,11 @@ def export(
     for reason, n in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
         lines[f"  {reason}"] = n
     if summary.cut:
-        lines["cut at unknown"] = f"{summary.cut} rows written up to their first unknown label"
+        lines["cut at undecided"] = (
+            f"{summary.cut} rows written up to their first undecided step ({summary.steps_cut} steps left out)"
+        )
+    if summary.null_steps:
+        lines["undecided as null"] = f"{summary.null_steps} steps written as null (the format's 'no label')"
     kind = "floats" if summary.float_labels else "true/false"
     lines["steps"] = f"{summary.positive_steps} positive, {summary.negative_steps} negative ({kind})"
     lines["wrote"] = ", ".join(summary.outputs)

@@ -76,6 +76,8 @@ LABEL_COST = pa.struct(
         ("generated_tokens", pa.int64()),
         ("prompt_tokens", pa.int64()),
         ("rounds", pa.int64()),
+        # continuations left out of every estimate: a backend failure or an answer the checker could not judge
+        ("undecided_rollouts", pa.int64()),
     ]
 )
 
@@ -99,6 +101,9 @@ LABEL_PROVENANCE = pa.struct(
 LABEL_FIELDS: list[pa.Field] = ROLLOUT_FIELDS + [
     pa.field("method", pa.string()),
     pa.field("values", pa.list_(pa.float64())),
+    # What ``values`` are (the labeler's ``value_kind``): probability | verdict | ratio | advantage | score.
+    # Folders written before this column have none: readers look the method up (prmlabel.export.value_kinds).
+    pa.field("value_kind", pa.string()),
     pa.field("hard", pa.list_(pa.bool_())),
     pa.field("first_error", pa.int32()),
     pa.field("label_extra", pa.string()),  # JSON: what a method knows beyond values (e.g. self-confidence)
@@ -114,7 +119,7 @@ LABELED_FIELDS: list[pa.Field] = LABEL_FIELDS + [
     pa.field("keep", pa.bool_()),
     pa.field("reason", pa.string()),  # the rule that kept or dropped the row, e.g. "consensus:agree"
     pa.field("labels_final", pa.list_(pa.float64())),  # 0/1 for hard labels, in [0, 1] for soft ones
-    pa.field("label_kind", pa.string()),  # "hard" or "soft"
+    pa.field("label_kind", pa.string()),  # "hard" (0/1) or "soft" (probabilities in [0, 1], never another value_kind)
     pa.field("weight", pa.float64()),
     pa.field("filter_chain", pa.list_(pa.string())),  # the filters applied, in order
     pa.field("filter_extra", pa.string()),  # JSON: what each filter computed (scores, the other signal)

@@ -9,12 +9,21 @@ from typing import Any, ClassVar, Protocol
 
 from prmlabel.engine.types import LabelProgram, ResponseView
 
+# What a labeler's ``values`` are. probability: in [0, 1], a chance of reaching the reference (MC);
+# verdict: 1 right / 0 wrong (a checker or judge); ratio: a ratio of probabilities, may exceed 1
+# (RPE); advantage: a signed change of a probability (PAV); score: a signed fused score (GroundedPRM).
+VALUE_KINDS = ("probability", "verdict", "ratio", "advantage", "score")
+
 
 class Labeler(Protocol):
-    """``uses_rollouts = False`` (a verifier) means the label stage starts no backend for it."""
+    """``uses_rollouts = False`` (a verifier) means the label stage starts no backend for it.
+
+    ``value_kind`` says what ``values`` are, so an export knows whether it may write them as step
+    probabilities: one of :data:`VALUE_KINDS` (docs/output.md)."""
 
     name: ClassVar[str]
     paper: ClassVar[str]
+    value_kind: ClassVar[str]
 
     def label(self, response: ResponseView) -> LabelProgram: ...
 

@@ -92,6 +92,7 @@ class GroundedPRM:
         "GroundedPRM (arXiv 2510.14942): tool-verified rollout paths fused with the outcome; "
         "exact fractions and sympy in place of Wolfram Alpha"
     )
+    value_kind: ClassVar[str] = "score"  # values: fused path value in [-1, 1]
 
     def __init__(self, params: GroundedParams | None = None):
         self.p = params or GroundedParams()

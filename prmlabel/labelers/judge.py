@@ -73,6 +73,7 @@ def path_values(first_error: int | None, num_steps: int) -> tuple[list[float | N
 class LLMJudge:
     name: ClassVar[str] = "judge"
     paper: ClassVar[str] = "The Lessons of Developing Process Reward Models (Zhang et al., 2025), arXiv 2501.07301"
+    value_kind: ClassVar[str] = "verdict"  # values: 1 right / 0 wrong / null
 
     def __init__(self, params: JudgeParams | None = None):
         self.p = params or JudgeParams()

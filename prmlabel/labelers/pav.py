@@ -58,6 +58,7 @@ def best_of_k(q: float, k: int) -> float:
 class ProcessAdvantage:
     name: ClassVar[str] = "pav"
     paper: ClassVar[str] = "Rewarding Progress: process advantage verifiers (Setlur et al., 2024), arXiv 2410.08146"
+    value_kind: ClassVar[str] = "advantage"  # values: A^mu_t, signed change in the prover's success
 
     def __init__(self, params: PAVParams | None = None):
         self.p = params or PAVParams()

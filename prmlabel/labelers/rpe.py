@@ -70,6 +70,7 @@ def relative_progress(mc: list[float]) -> list[float]:
 class RelativeProgress:
     name: ClassVar[str] = "rpe"
     paper: ClassVar[str] = "GenPRM relative progress estimation (Zhao et al., 2025), arXiv 2504.00891"
+    value_kind: ClassVar[str] = "ratio"  # values: P_t = MC_t / MC_{t-1}, may exceed 1
 
     def __init__(self, params: RPEParams | None = None):
         self.p = params or RPEParams()

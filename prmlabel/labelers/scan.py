@@ -60,6 +60,7 @@ class SCANParams:
 class SCAN:
     name: ClassVar[str] = "scan"
     paper: ClassVar[str] = "SCAN: Self-Denoising Monte Carlo Annotation (Ding et al., 2025), arXiv 2509.16548"
+    value_kind: ClassVar[str] = "probability"  # values: c_t, fraction of completions correct
 
     def __init__(self, params: SCANParams | None = None):
         self.p = params or SCANParams()

@@ -1,10 +1,13 @@
 """`prmlabel export`: a labels or labeled folder -> one trainer's file (or a `datasets` folder).
 
 Every input row is accounted for: exported (train or validation) or skipped with a reason (dropped
-by a filter, no known label, the placeholder inside the text, ...). A null label is never written
-as a negative: formats without nulls cut the response before its first unknown step (counted as
-"cut"), FoVer writes null. Rows are written sorted by (problem_id, response_id), so the same input
-and options write the same bytes.
+by a filter, no known label, the placeholder inside the text, ...). A null (undecided) label is
+never written as a positive or a negative: formats without nulls keep the decided prefix, cutting
+the response before its first undecided step (rows counted as ``cut``, the steps left out as
+``steps_cut``), a response whose first step is undecided is skipped, and FoVer writes null (counted
+as ``null_steps``). ``--soft`` writes a labeler's values only where they are probabilities (see
+:mod:`prmlabel.export.value_kinds`). Rows are written sorted by (problem_id, response_id), so the
+same input and options write the same bytes.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class ExportSummary:
     rows_in: int
     skipped: Counter
     cut: int  # rows written with their steps cut before the first unknown label
+    steps_cut: int  # steps of written rows left out: undecided, or after an undecided one
+    null_steps: int  # undecided steps written as null (FoVer only)
     train_rows: int
     validation_rows: int
     train_problems: int
@@ -117,14 +122,14 @@ def run_export(
     validation_problems(set(), val_fraction, seed)  # checks the fraction before any reading
     output = Path(output)
     paths = output_paths(output, fmt, val_fraction > 0)
-    source = read_rows(input, soft=soft)
+    source = read_rows(input, soft=soft, threshold=threshold)
     any_soft = any(r.kind == "soft" for r in source.rows)
     float_labels = any_soft and threshold is None
     if float_labels and module.BOOL_ONLY:
         raise StoreError(SOFT_NEEDS_THRESHOLD.format(fmt=f"--format {fmt}"))
 
     skipped = Counter(source.skipped)
-    cut = 0
+    cut = steps_cut = 0
     chosen: list[tuple[ExportRow, list]] = []
     for row in source.rows:
         placeholder = getattr(module, "PLACEHOLDER", None)
@@ -136,7 +141,9 @@ def run_export(
             skipped["first step's label unknown"] += 1
             continue
         cut += n < len(row.labels)
+        steps_cut += len(row.labels) - n
         labels = _labels_out(row, n, float_labels, threshold)
+        assert module.WRITES_UNKNOWN or None not in labels  # a format without null never sees one
         trimmed = ExportRow(**{**row.__dict__, "steps": row.steps[:n], "labels": row.labels[:n]})
         chosen.append((trimmed, labels))
 
@@ -158,6 +165,8 @@ def run_export(
         rows_in=source.rows_in,
         skipped=skipped,
         cut=cut,
+        steps_cut=steps_cut,
+        null_steps=sum(1 for _, labels in chosen for v in labels if v is None),
         train_rows=len(splits["train"]),
         validation_rows=len(splits.get("validation", [])),
         train_problems=len({r.problem_id for r, _ in chosen} - val),

@@ -189,6 +189,7 @@ class LabelStage:
                     **row,
                     "method": self.labeler.name,
                     "values": labels.values,
+                    "value_kind": self.labeler.value_kind,
                     "hard": labels.hard,
                     "first_error": labels.first_error,
                     "label_extra": json.dumps(labels.extra, sort_keys=True),
