@@ -17,7 +17,9 @@ Rules, in order:
    count, and the last one is the paper's implied error paragraph.
 3. **Qwen format** (``prompt="qwen"``): ``<first_error>i</first_error>`` if present (checked against the
    conclusion: ``Correct`` with an index >= 0, or ``Incorrect`` with -1, is contradictory and
-   unparseable); else ``<conclusion>Correct</conclusion>`` is -1; ``Incorrect`` takes the paragraph
+   unparseable); else ``<conclusion>Correct</conclusion>`` is -1 (the conclusion is read with the
+   bounded phrase list :data:`VERDICT_PHRASES`, negations first: "Not correct" is Incorrect,
+   "Correct, no error found" is Correct, "Correct/Incorrect" or a hedge is neither); ``Incorrect`` takes the paragraph
    named in the conclusion ("paragraph_3", "Paragraph 3"), else the last ``<analysis_i>`` (the
    paper's format: the judge stops at the erroneous paragraph), else it is unparseable.
    **ProcessBench format** (``prompt="processbench"``): the last ``\\boxed{...}`` (as ProcessBench's
@@ -59,8 +61,60 @@ _ANALYSIS_CLOSE_RE = re.compile(r"<\s*/\s*analysis_\d+\s*>", re.I)
 _ANALYSIS_END_RE = re.compile(r"(?=<\s*(?:conclusion|first_error)\s*>)|(?=\\boxed)", re.I)
 _CONCLUSION_RE = re.compile(r"<\s*conclusion\s*>|\bconclusion\s*[:：]", re.I)
 _FIRST_ERROR_RE = re.compile(r"<\s*first_error\s*>", re.I)
-_INCORRECT_RE = re.compile(r"\bincorrect\b|\bnot\s+correct\b|\bwrong\b|\berroneous\b|\berror\b", re.I)
-_CORRECT_RE = re.compile(r"\bcorrect\b", re.I)
+# The verdict phrasings a conclusion may use, as whole words (lower case, apostrophes dropped,
+# other punctuation as spaces). Negations and longer phrases come first and use up their words, so
+# "not correct" never also counts as "correct" and "no error found" never as "error". A hedge makes
+# the conclusion no verdict, and so does a negation this list does not know ("does not contain any
+# errors") standing before a verdict word in the same clause.
+VERDICT_PHRASES: tuple[tuple[str, str], ...] = (
+    ("not sure", "hedge"),
+    ("unsure", "hedge"),
+    ("unclear", "hedge"),
+    ("uncertain", "hedge"),
+    ("maybe", "hedge"),
+    ("possibly", "hedge"),
+    ("probably", "hedge"),
+    ("cannot determine", "hedge"),
+    ("cannot be determined", "hedge"),
+    ("cant tell", "hedge"),
+    ("not incorrect", "correct"),
+    ("not wrong", "correct"),
+    ("nothing wrong", "correct"),
+    ("no errors", "correct"),
+    ("no error", "correct"),
+    ("no mistakes", "correct"),
+    ("no mistake", "correct"),
+    ("error free", "correct"),
+    ("without any errors", "correct"),
+    ("without any error", "correct"),
+    ("without errors", "correct"),
+    ("without error", "correct"),
+    ("not correct", "incorrect"),
+    ("isnt correct", "incorrect"),
+    ("not fully correct", "incorrect"),
+    ("not entirely correct", "incorrect"),
+    ("not completely correct", "incorrect"),
+    ("not valid", "incorrect"),
+    ("incorrect", "incorrect"),
+    ("wrong", "incorrect"),
+    ("erroneous", "incorrect"),
+    ("invalid", "incorrect"),
+    ("flawed", "incorrect"),
+    ("errors", "incorrect"),
+    ("error", "incorrect"),
+    ("mistakes", "incorrect"),
+    ("mistake", "incorrect"),
+    ("correct", "correct"),
+    ("valid", "correct"),
+)
+_PHRASE_WORDS = tuple((tuple(phrase.split()), kind) for phrase, kind in VERDICT_PHRASES)
+_NEGATIONS = frozenset(
+    "not no never nothing none neither nor without cannot dont doesnt isnt arent wasnt werent cant wont "
+    "hasnt havent hadnt didnt couldnt shouldnt wouldnt".split()
+)
+_CLAUSE_RE = re.compile(r"[.;:!?\n]")
+_APOSTROPHE_RE = re.compile(r"['\u2019]")
+_NON_WORD_RE = re.compile(r"[^a-z0-9]+")
 _NUMBER_RE = re.compile(r"-?\d+")
 _PARAGRAPH_RE = re.compile(r"\bparagraph[\s_#]{0,3}(-?\d+)", re.I)
 _PHRASE_RE = re.compile(
@@ -177,11 +231,27 @@ def _one_index(field: str) -> tuple[int | None, str]:
 
 
 def _classify(field: str) -> str | None:
-    """Correct, Incorrect, or None: neither, or both (an echoed "Correct/Incorrect" is no verdict)."""
-    incorrect, correct = _INCORRECT_RE.search(field), _CORRECT_RE.search(field)
-    if incorrect and correct:
+    """Correct, Incorrect, or None: neither, both (an echoed "Correct/Incorrect"), hedged, or negated.
+
+    The field (at most :data:`_FIELD_CHARS` characters) is read clause by clause against
+    :data:`VERDICT_PHRASES` in order; the words of each match are used up.
+    """
+    kinds: set[str] = set()
+    for clause in _CLAUSE_RE.split(_APOSTROPHE_RE.sub("", field[:_FIELD_CHARS].lower())):
+        words: list[str | None] = list(_NON_WORD_RE.sub(" ", clause).split())
+        last_hit = 0
+        for phrase, kind in _PHRASE_WORDS:
+            size = len(phrase)
+            for at in range(len(words) - size + 1):
+                if tuple(words[at : at + size]) == phrase:
+                    words[at : at + size] = [None] * size
+                    kinds.add(kind)
+                    last_hit = max(last_hit, at)
+        if any(word in _NEGATIONS for word in words[:last_hit]):
+            return None
+    if len(kinds) != 1 or "hedge" in kinds:
         return None
-    return "incorrect" if incorrect else "correct" if correct else None
+    return kinds.pop()
 
 
 def _tag_field(text: str, opening: re.Pattern[str]) -> str | None:

@@ -75,6 +75,35 @@ CORPUS = [
     ("<first_error>7</first_error>", 3, "qwen", None, "out_of_range"),
     ("<first_error>-2</first_error>", 3, "qwen", None, "out_of_range"),
     ("Conclusion: Correct", 3, "qwen", -1, "parsed"),  # plain-text conclusion
+    # -- verdict phrasings beyond the bare words (judge_parse.VERDICT_PHRASES), negations first --------
+    (
+        "<analysis_0>ok</analysis_0><analysis_1>bad</analysis_1><conclusion>Not correct</conclusion>",
+        3,
+        "qwen",
+        1,
+        "parsed",
+    ),
+    ("<analysis_0>ok</analysis_0><conclusion>Correct, no error found</conclusion>", 3, "qwen", -1, "parsed"),
+    ("<conclusion>The solution is correct; there are no mistakes.</conclusion>", 3, "qwen", -1, "parsed"),
+    ("<conclusion>It isn't correct (paragraph 2)</conclusion>", 3, "qwen", 2, "parsed"),
+    ("<conclusion>Incorrect. Paragraph 1 should give 14, not 15.</conclusion>", 3, "qwen", 1, "parsed"),
+    ("<conclusion>Not correct</conclusion><first_error>-1</first_error>", 3, "qwen", None, "unparseable"),
+    ("<conclusion>Correct, no error found</conclusion><first_error>1</first_error>", 3, "qwen", None, "unparseable"),
+    ("<analysis_0>ok</analysis_0><conclusion>I am not sure it is correct</conclusion>", 3, "qwen", None, "unparseable"),
+    (
+        "<analysis_0>ok</analysis_0><conclusion>It does not contain any errors</conclusion>",
+        3,
+        "qwen",
+        None,
+        "unparseable",
+    ),
+    (
+        "<analysis_0>ok</analysis_0><conclusion>Correct, but there is an error</conclusion>",
+        3,
+        "qwen",
+        None,
+        "unparseable",
+    ),
     # -- the ProcessBench format -------------------------------------------------------------------
     ("Paragraph 0 is right. Paragraph 1 miscounts.\n\n\\boxed{1}", 3, "processbench", 1, "parsed"),
     ("All paragraphs are correct.\n\\boxed{-1}", 3, "processbench", -1, "parsed"),
