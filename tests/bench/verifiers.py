@@ -14,32 +14,53 @@ SYNTHETIC_PROBLEMS, SYNTHETIC_SAMPLES = 300, 2
 
 
 def _processbench_row(split: str, rows: list[dict]) -> str:
-    from prmlabel.verifiers.math_claims import UNVERIFIABLE, WRONG, verify_steps
+    """One split through the `sympy` labeler (the label stage's code path: one limited call per solution).
 
-    verify_steps(["1 + 1 = 2"])  # start the worker outside the timing
-    erroneous = flagged = flagged_ok = exact = correct_solutions = false_alarms = 0
-    steps = checkable = 0
+    A *flag* is a step decided ``wrong``; a solution's first flag is its ``first_error`` when >= 0.
+    precision = flagged solutions whose first flag is at or after the human first error, over all flagged
+    solutions (a flag on a solution the annotators found correct, label -1, counts against it);
+    step precision = the same over every flagged step. recall (flagged) = erroneous solutions with any
+    flag; recall (exact) = erroneous solutions whose first flag is the human first error.
+    """
+    from prmlabel.labelers.sympy_verifier import SympyVerifier
+
+    labeler = SympyVerifier()
+    labeler.check(_view(["1 + 1 = 2"]))  # start the worker outside the timing
+    erroneous = flagged_err = exact = 0
+    flagged = flagged_ok = flagged_steps = flagged_steps_ok = correct_solutions = false_alarms = 0
+    steps = checkable = written_none = written_clean = 0
     start = time.perf_counter()
-    verdicts = [verify_steps(row["steps"]) for row in rows]  # one limited worker call per solution
+    labels = [labeler.check(_view(row["steps"])) for row in rows]
     seconds = time.perf_counter() - start
-    for row, vs in zip(rows, verdicts, strict=True):
-        steps += len(vs)
-        checkable += sum(v.verdict != UNVERIFIABLE for v in vs)
-        first = next((i for i, v in enumerate(vs) if v.verdict == WRONG), -1)
-        if row["label"] == -1:
+    for row, lab in zip(rows, labels, strict=True):
+        human = row["label"]
+        steps += len(lab.hard)
+        checkable += lab.extra["checked"]
+        written_none += lab.first_error is None
+        written_clean += lab.first_error == -1
+        first = lab.first_error if lab.first_error is not None and lab.first_error >= 0 else None
+        wrong_at = [t for t, h in enumerate(lab.hard) if h is False]
+        flagged_steps += len(wrong_at)
+        flagged_steps_ok += sum(human >= 0 and t >= human for t in wrong_at)
+        if human == -1:
             correct_solutions += 1
-            false_alarms += first >= 0
+        else:
+            erroneous += 1
+        if first is None:
             continue
-        erroneous += 1
-        if first >= 0:
-            flagged += 1
-            flagged_ok += first >= row["label"]
-            exact += first == row["label"]
+        flagged += 1
+        if human == -1:
+            false_alarms += 1
+            continue
+        flagged_err += 1
+        flagged_ok += first >= human
+        exact += first == human
     return (
-        f"| {split} | {len(rows)} | {erroneous} | {flagged / erroneous:.3f} ({flagged}) | "
-        f"{flagged_ok / max(flagged, 1):.3f} | {exact / erroneous:.3f} | "
-        f"{false_alarms / max(correct_solutions, 1):.3f} ({false_alarms}/{correct_solutions}) | "
-        f"{checkable / steps:.3f} | {steps / seconds:.0f} |"
+        f"| {split} | {len(rows)} | {erroneous} | {flagged_ok / max(flagged, 1):.3f} ({flagged_ok}/{flagged}) | "
+        f"{flagged_steps_ok / max(flagged_steps, 1):.3f} ({flagged_steps_ok}/{flagged_steps}) | "
+        f"{flagged_err / erroneous:.3f} ({flagged_err}) | {exact / erroneous:.3f} ({exact}) | "
+        f"{false_alarms}/{correct_solutions} | {checkable / steps:.3f} | {written_clean} / {written_none} | "
+        f"{steps / seconds:.0f} |"
     )
 
 
@@ -61,14 +82,15 @@ def _synthetic_row() -> str:
             gold = gold_first_error(row, response)
             labels = labeler.check(_view(response))
             steps += len(response)
+            first = labels.first_error if labels.first_error is not None else -1
             if gold >= 0:
                 slips += 1
-                found += labels.first_error == gold
-            early += labels.first_error >= 0 and (gold == -1 or labels.first_error < gold)
+                found += first == gold
+            early += first >= 0 and (gold == -1 or first < gold)
     seconds = time.perf_counter() - start
     return (
         f"| synthetic (slip 0.2, recovery 0.3) | {SYNTHETIC_PROBLEMS * SYNTHETIC_SAMPLES} | {slips} | "
-        f"found at the slip: {found}/{slips} | flags before the slip: {early} | | | 1.000 | {steps / seconds:.0f} |"
+        f"flags before the slip: {early} | | | found at the slip: {found}/{slips} | | 1.000 | | {steps / seconds:.0f} |"
     )
 
 
@@ -80,14 +102,17 @@ def _view(steps: list[str]):
 
 @bench
 def bench_sympy() -> str:
-    """`sympy` step verifier. recall = erroneous solutions with any `wrong` step; precision = flagged
-    erroneous solutions whose first `wrong` step is at or after the human first error; exact = first
-    `wrong` step == human label; false alarms = correct solutions (label -1) with a `wrong` step;
-    checkable = steps not `unverifiable`; steps/s on one worker core, one limited call per solution."""
+    """`sympy` step verifier against ProcessBench's human first errors. A flag is a step decided `wrong`.
+    precision = flagged solutions whose first flag is at or after the human first error / all flagged
+    solutions (a flag on a human-correct solution counts against it); step precision = the same per
+    flagged step; recall (flagged) = erroneous solutions with any flag / erroneous; recall (exact) =
+    erroneous solutions whose first flag is the human first error / erroneous; false alarms = flagged
+    human-correct solutions; checked = steps decided; -1 / null = solutions written first_error -1 (every
+    step decided right) / null (nothing wrong, something undecided); steps/s on one worker core."""
     lines = [
-        "| split | solutions | erroneous | recall (flagged) | precision | exact | false alarms on correct "
-        "| checkable steps | steps/s/core |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| split | solutions | erroneous | precision | step precision | recall (flagged) | recall (exact) "
+        "| false alarms | checked steps | -1 / null | steps/s/core |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for split in ("gsm8k", "math"):
         path = PROCESSBENCH / f"{split}.json"
