@@ -60,6 +60,13 @@ def render_stats(stats: dict[str, Any]) -> str:
             b = s["balance"]
             rows.append([s["name"], b["good"], b["bad"], b["unknown"], _pct(b["bad"], b["good"] + b["bad"])])
         out.append(table(["stage", "good", "bad", "unknown", "bad share"], rows))
+    if any(s.get("decided") for s in stages):
+        out += ["", "Decided / undecided per method (undecided = null, never a negative; labeled: kept rows)"]
+        keys = ["method", "value_kind", "responses", "responses_decided", "responses_undecided"]
+        keys += ["steps_decided", "steps_undecided"]
+        rows = [[s["name"]] + [m[k] for k in keys] for s in stages for m in s.get("decided") or []]
+        headers = ["stage", "method", "value kind", "responses", "first error known", "first error null"]
+        out.append(table(headers + ["steps decided", "steps null"], rows))
     for s in stages:
         d = s.get("details") or {}
         if s["kind"] == "rollouts" and d:

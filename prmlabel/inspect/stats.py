@@ -1,9 +1,11 @@
 """`prmlabel stats`: what a run holds, per stage, computed with DuckDB over the stage views.
 
 Per stage: shards and rows in/out/rejected (from the completion records), label balance (steps
-labeled good / bad / unknown; soft labels count as good at >= 0.5), the first-error position
-histogram, and cost (rollouts, tokens, seconds). Across label folders: how often two methods agree
-on the same responses (same first error; same hard label where both know the step).
+labeled good / bad / unknown; soft labels count as good at >= 0.5), decided and undecided steps and
+responses per method (an undecided step is null, a response with no first error known has
+``first_error`` null), the first-error position histogram, and cost (rollouts, tokens, seconds).
+Across label folders: how often two methods agree on the same responses (same first error; same
+hard label where both know the step).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import duckdb
 
 from prmlabel.export.scores import first_error_scores
+from prmlabel.export.value_kinds import row_value_kind
 from prmlabel.inspect.run_folder import StageFolder, connect, quote
 
 
@@ -81,6 +84,36 @@ def label_balance(con: duckdb.DuckDBPyConnection, stage: StageFolder) -> dict[st
     else:
         return None
     return {"good": good, "bad": bad, "unknown": unknown}
+
+
+def decided(con: duckdb.DuckDBPyConnection, stage: StageFolder) -> list[dict[str, Any]] | None:
+    """Per method: steps decided (a label that is not null) and undecided (null, or no labels at all),
+    responses with a first error known (-1 or a step) and unknown (null); kept rows only for a labeled
+    folder, whose steps are its ``labels_final`` (steps cut after a first error are not counted)."""
+    view = quote(stage.name)
+    if stage.kind == "labels":
+        labels, n_steps, where = "hard", "len(steps)", ""
+    elif stage.kind == "labeled":
+        labels, n_steps, where = "labels_final", "len(labels_final)", "WHERE keep"
+    else:
+        return None
+    columns = {name for (name, *_) in con.execute(f"DESCRIBE {view}").fetchall()}
+    kind = "value_kind" if "value_kind" in columns else "NULL"  # folders from before the column
+    known = f"coalesce(list_aggregate({labels}, 'count'), 0)"  # the count aggregate skips nulls
+    rows = con.execute(
+        f"""SELECT method, {kind}, count(*), count(first_error), count(*) - count(first_error),
+                coalesce(sum({known}), 0), coalesce(sum(coalesce({n_steps}, 0) - {known}), 0)
+            FROM {view} {where} GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""
+    ).fetchall()
+    keys = ["responses", "responses_decided", "responses_undecided", "steps_decided", "steps_undecided"]
+    return [
+        {
+            "method": method,
+            "value_kind": row_value_kind(vk, method),
+            **{k: int(v) for k, v in zip(keys, rest, strict=True)},
+        }
+        for method, vk, *rest in rows
+    ]
 
 
 def first_error_histogram(con: duckdb.DuckDBPyConnection, stage: StageFolder) -> list[tuple[int | None, int]]:
@@ -160,6 +193,7 @@ def run_stats(run: str | Path) -> dict[str, Any]:
             entry["balance"] = label_balance(con, s)
             if s.kind in ("labels", "labeled"):
                 entry["first_error"] = first_error_histogram(con, s)
+                entry["decided"] = decided(con, s)
         out["stages"].append(entry)
     label_stages = [s for s in stages if s.kind == "labels" and s.has_rows]
     for a, b in combinations(label_stages, 2):
