@@ -7,7 +7,7 @@ import pytest
 from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import available_labelers, load_labeler
-from prmlabel.labelers.grounded import GroundedParams, GroundedPRM, path_value
+from prmlabel.labelers.grounded import GroundedParams, GroundedPRM, back_up, path_value
 from prmlabel.synthetic.policy import SyntheticPolicy
 from tests.labelers import driver
 from tests.labelers.driver import drive
@@ -47,13 +47,15 @@ def test_path_value_by_hand():
 
 def test_fused_values_from_continuations():
     # step 0 continuations: GOOD_CONT has one simulated step -> N = 0 -> final_V = +1; BAD_CONT -> -1
-    # fused_0 = mean(+1, +1, +1, -1) = 0.5 ; MC fraction 3/4; the last step's value is the outcome +1
+    # own_0 = mean(+1, +1, +1, -1) = 0.5 ; MC fraction 3/4; the last step's own value is the outcome +1;
+    # backed up with gamma 0.9: fused_0 = 0.5 + 0.9 * 1 = 1.4, fused_1 = 1.0
     conts = {RIGHT: [GOOD_CONT, GOOD_CONT, GOOD_CONT, BAD_CONT]}
     labels, rounds, requests = drive(
         GroundedPRM().label(_view((RIGHT, LAST), True)), lambda prefix, k, offset: conts[prefix][:k]
     )
     assert rounds == 1 and [r.prefix for r in requests] == [RIGHT]
-    assert labels.values == [0.5, 1.0]
+    assert labels.extra["own"] == [0.5, 1.0]
+    assert labels.values == pytest.approx([1.4, 1.0])
     assert labels.hard == [True, True] and labels.first_error == -1
     assert labels.extra["mc"] == [0.75, 1.0]
     assert labels.extra["tool"] == ["correct", "correct"]
@@ -63,12 +65,65 @@ def test_fused_values_from_continuations():
 def test_grounded_rule_tool_wrong_is_negative_and_truncates():
     steps = (RIGHT, WRONG_STEP, LAST)
     labels, _, _ = drive(GroundedPRM().label(_view(steps, True)), lambda prefix, k, offset: [GOOD_CONT] * k)
-    assert labels.values == [1.0, 1.0, 1.0]  # every continuation succeeds: fused stays positive
+    # every continuation succeeds: own = [1, 1, 1], backed up: [1 + .9 + .81, 1 + .9, 1]
+    assert labels.values == pytest.approx([2.71, 1.9, 1.0])
     assert labels.hard == [True, False, None]  # ... but the tool says step 1 is wrong; unknown after it
     assert labels.first_error == 1
     assert labels.extra["decided_by"] == ["mc", "tool", None]
     assert labels.extra["tool"] == ["correct", "wrong", "correct"]
     assert "21" in labels.extra["rationales"][1]
+
+
+def test_back_up_adds_decayed_descendants_like_backpropagate():
+    # mcts.py backpropagate: every ancestor at distance d gets 0.9**d * final_V. Along the response's
+    # chain: fused_t = own_t + sum_d gamma^d own_{t+d}; an undecided own value adds nothing.
+    assert back_up([0.5, -0.5, -1.0], 0.9) == pytest.approx([0.5 - 0.45 - 0.81, -0.5 - 0.9, -1.0])
+    fused = back_up([0.5, None, -1.0], 0.9)
+    assert fused[1] is None and fused[0] == pytest.approx(0.5 - 0.81) and fused[2] == -1.0
+    assert back_up([0.5, -0.5, None], 0.0) == [0.5, -0.5, None]  # gamma 0: each step on its own
+    with pytest.raises(ValueError, match="gamma"):
+        GroundedPRM(GroundedParams(gamma=1.5))
+
+
+def test_gamma_changes_the_labels():
+    # step 0's own continuations mostly succeed (own_0 = 0.5), the last step is wrong (F = -1):
+    # gamma 0 -> step 0 positive, error at the last step; gamma 0.9 -> 0.5 - 0.9 < 0, error at step 0
+    steps = (RIGHT, "The answer is 7.")
+    conts = [GOOD_CONT, GOOD_CONT, GOOD_CONT, BAD_CONT]
+    alone, _, _ = drive(GroundedPRM(GroundedParams(gamma=0.0)).label(_view(steps, False)), lambda p, k, o: conts)
+    assert alone.values == [0.5, -1.0] and alone.first_error == 1
+    backed, _, _ = drive(GroundedPRM().label(_view(steps, False)), lambda p, k, o: conts)
+    assert backed.values == pytest.approx([-0.4, -1.0]) and backed.first_error == 0
+
+
+def test_a_fused_value_of_zero_is_undecided_not_an_error():
+    # own_0 = mean(+1, -1) = 0 and gamma 0: GroundedPRM drops a sample holding a 0 score
+    # (data_process/construct.py:69); here the step is None and counted, never a negative.
+    steps = (RIGHT, LAST)
+    labeler = GroundedPRM(GroundedParams(k=2, gamma=0.0))
+    labels, _, _ = drive(labeler.label(_view(steps, True)), lambda p, k, o: [GOOD_CONT, BAD_CONT])
+    assert labels.values == [0.0, 1.0]
+    assert labels.hard == [None, True] and labels.first_error is None
+    assert labels.extra["decided_by"] == [None, "outcome"]
+    assert labels.extra["zero_value_steps"] == 1 and labels.extra["undecided_steps"] == 1
+    # a decided wrong step after it is still the first error
+    labels, _, _ = drive(labeler.label(_view(steps, False)), lambda p, k, o: [GOOD_CONT, BAD_CONT])
+    assert labels.hard == [None, False] and labels.first_error == 1
+
+
+def test_undecided_continuations_and_outcome_are_left_out():
+    steps = (RIGHT, "Then we think.\n\n", LAST)
+    undecided = ("4 * 2 = 8\n\n", None, 5)
+    table = {RIGHT: [GOOD_CONT, undecided], RIGHT + steps[1]: [undecided, undecided]}
+    labeler = GroundedPRM(GroundedParams(k=2, gamma=0.0))
+    labels, _, _ = drive(labeler.label(_view(steps, None)), lambda p, k, o: table[p])
+    # step 0: one decided continuation (+1); step 1: none -> None; last: the outcome is undecided -> None
+    assert labels.extra["own"] == [1.0, None, None] and labels.extra["mc"] == [1.0, None, None]
+    assert labels.hard == [True, None, None] and labels.first_error is None
+    assert labels.extra["undecided_rollouts"] == 3 and labels.extra["undecided_steps"] == 2
+    fw = GroundedPRM(GroundedParams(k=2, gamma=0.0, rule="first_wrong"))
+    labels, _, _ = drive(fw.label(_view(steps, None)), lambda p, k, o: table[p])
+    assert labels.hard == [True, None, None] and labels.first_error is None
 
 
 def test_first_wrong_tool_beats_positive_mc():
