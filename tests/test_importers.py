@@ -10,7 +10,7 @@ import pytest
 from prmlabel.importers import ResponseFieldMap, ResponseLoad, load_responses
 from prmlabel.schema import REJECTS, ROLLOUTS, table_from_rows
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"  # tests/data/README.md: sources, licenses
 ROW_KEYS = set(ROLLOUTS.names[:6]) | {
     "response_id",
     "sample_index",
@@ -27,7 +27,7 @@ ROW_KEYS = set(ROLLOUTS.names[:6]) | {
 def _data(name: str) -> Path:
     path = DATA / name
     if not path.exists():
-        pytest.skip(f"{path} not available")
+        pytest.fail(f"{path} is missing; tests/data/README.md lists the test data")
     return path
 
 
@@ -60,14 +60,14 @@ def test_processbench_gsm8k() -> None:
     path = _data("processbench/gsm8k.json")
     source = json.loads(path.read_text(encoding="utf-8"))
     load = _check(load_responses(path, "processbench", None))
-    assert len(load.rows) == 400 and not load.rejects
+    assert len(load.rows) == 40 and not load.rejects
     for row, src in zip(load.rows, source, strict=True):
         assert row["problem_id"] == src["id"] and row["response_id"] == f"{src['id']}/r0"
         assert row["gold_first_error"] == src["label"]
         assert row["is_correct"] == src["final_answer_correct"] and row["policy"] == src["generator"]
         assert [s.removesuffix("\n\n") for s in row["steps"]] == src["steps"]
         assert row["reference_answer"] is None and row["step_split"] == "given" and row["meta"] == "{}"
-    assert sum(r["gold_first_error"] == -1 for r in load.rows) == 193
+    assert sum(r["gold_first_error"] == -1 for r in load.rows) == 19
 
 
 def test_bigbench_mistake() -> None:
@@ -75,7 +75,7 @@ def test_bigbench_mistake() -> None:
         path = _data(f"bigbench_mistake/{name}")
         source = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         load = _check(load_responses(path, "bigbench_mistake", None))
-        assert len(load.rows) == 300 and not load.rejects
+        assert len(load.rows) == 40 and not load.rejects
         for row, src in zip(load.rows, source, strict=True):
             expected = -1 if src["mistake_index"] is None else src["mistake_index"]
             assert row["gold_first_error"] == expected and row["reference_answer"] == src["target"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from prmlabel.stages.export import run_export
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.export.folders import labels_folder
 
 datasets = pytest.importorskip("datasets")
@@ -26,9 +26,8 @@ def test_error_labels_keep_unknown_steps_as_null(tmp_path):
         assert all(step == step.strip() for step in row["solution_steps"])
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout")
 def test_columns_are_fovers_own(tmp_path):
-    public = json.loads((SHARED_DATA / "fover" / "quickstart_test.jsonl").read_text().splitlines()[0])
+    public = json.loads((TEST_DATA / "fover" / "quickstart_test.jsonl").read_text().splitlines()[0])
     out = tmp_path / "fover.jsonl"
     run_export(labels_folder(tmp_path), out, "fover")
     ours = json.loads(out.read_text().splitlines()[0])

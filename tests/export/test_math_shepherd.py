@@ -8,7 +8,7 @@ import pytest
 
 from prmlabel.stages.export import run_export
 from prmlabel.store import StoreError
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.export.folders import labeled_folder, labels_folder
 
 datasets = pytest.importorskip("datasets")
@@ -30,11 +30,8 @@ def test_label_is_input_with_each_tag_replaced_by_plus_or_minus(tmp_path):
     assert labels["Question p1: what is the final number? 2 + 3 = 6 ки\n6 * 2 = 12 ки"].endswith("= 6 +\n6 * 2 = 12 -")
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout")
 def test_columns_and_tag_layout_match_the_public_math_shepherd_rows(tmp_path):
-    public = json.loads(
-        (SHARED_DATA / "math_shepherd" / "samples_math-shepherd.openr.jsonl").read_text().splitlines()[0]
-    )
+    public = json.loads((TEST_DATA / "math_shepherd" / "samples_math-shepherd.openr.jsonl").read_text().splitlines()[0])
     out = tmp_path / "ms.jsonl"
     run_export(labeled_folder(tmp_path), out, "math-shepherd")
     ours = json.loads(out.read_text().splitlines()[0])

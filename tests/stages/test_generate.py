@@ -174,9 +174,9 @@ def test_rejects_are_counted_and_kept(prmlabel, tmp_path):
     assert sum(r["rows_rejected"] for r in records) == 4
 
 
-def test_generate_on_a_preset_reads_real_problems(prmlabel, tmp_path, shared_data):
+def test_generate_on_a_preset_reads_real_problems(prmlabel, tmp_path, data_dir):
     # The simulator cannot solve GSM8K; its completions end as errors, never as correct answers.
-    src = shared_data / "gsm8k" / "test.jsonl"
+    src = data_dir / "gsm8k" / "test.jsonl"
     small = tmp_path / "gsm8k.jsonl"
     small.write_text("".join(src.read_text().splitlines(keepends=True)[:10]))
     out = tmp_path / "gsm"
@@ -194,7 +194,7 @@ def test_missing_required_option_is_a_clear_error(prmlabel, tmp_path, missing):
     assert proc.returncode == 2 and f"{missing} is required" in proc.stderr
 
 
-def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, shared_data):
+def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, data_dir):
     out = tmp_path / "logic"
     prmlabel(
         [
@@ -202,7 +202,7 @@ def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, shared_da
             "--backend",
             "synthetic",
             "-i",
-            str(shared_data / "folio" / "folio-validation.jsonl"),
+            str(data_dir / "folio" / "folio-validation.jsonl"),
             "--preset",
             "folio_formal",
             "--domain",
@@ -215,7 +215,7 @@ def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, shared_da
         ]
     )
     rows = _read(out).to_pylist()
-    assert len(rows) == 204 and all(r["domain"] == "logic" for r in rows)
+    assert len(rows) == 40 and all(r["domain"] == "logic" for r in rows)
     assert all("fact1:" in r["question"] and "-> int1" in r["question"] for r in rows)
     assert {r["reference_answer"] for r in rows} == {"True", "False", "Unknown"}
     config = json.loads((out / "manifest.json").read_text())["config"]

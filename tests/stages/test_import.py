@@ -16,15 +16,15 @@ def _read(folder) -> list[dict]:
 @pytest.mark.parametrize(
     ("preset", "path", "rows"),
     [
-        ("processbench", "processbench/gsm8k.json", 400),
-        ("bigbench_mistake", "bigbench_mistake/word_sorting.jsonl", 300),
+        ("processbench", "processbench/gsm8k.json", 40),
+        ("bigbench_mistake", "bigbench_mistake/word_sorting.jsonl", 40),
         ("prm800k", "prm800k/samples_prm800k.openr.jsonl", None),
         ("math_shepherd", "math_shepherd/samples_math-shepherd.openr.jsonl", 7),
     ],
 )
-def test_presets_import_with_gold_labels(prmlabel, tmp_path, shared_data, preset, path, rows):
+def test_presets_import_with_gold_labels(prmlabel, tmp_path, data_dir, preset, path, rows):
     out = tmp_path / preset
-    proc = prmlabel(["import", "-i", str(shared_data / path), "--preset", preset, "-o", str(out), "--num-shards", "2"])
+    proc = prmlabel(["import", "-i", str(data_dir / path), "--preset", preset, "-o", str(out), "--num-shards", "2"])
     got = _read(out)
     records = [json.loads(p.read_text()) for p in (out / "_records").glob("*.json")]
     assert sum(r["rows_in"] for r in records) == sum(r["rows_out"] + r["rows_rejected"] for r in records)
@@ -37,14 +37,14 @@ def test_presets_import_with_gold_labels(prmlabel, tmp_path, shared_data, preset
             assert -1 <= row["gold_first_error"] < len(row["steps"])
 
 
-def test_processbench_labels_match_the_file(prmlabel, tmp_path, shared_data):
-    src = shared_data / "processbench" / "gsm8k.json"
+def test_processbench_labels_match_the_file(prmlabel, tmp_path, data_dir):
+    src = data_dir / "processbench" / "gsm8k.json"
     out = tmp_path / "pb"
     prmlabel(["import", "-i", str(src), "--preset", "processbench", "-o", str(out)])
     gold = {r["id"]: r["label"] for r in json.loads(src.read_text())}
     got = {r["problem_id"]: r["gold_first_error"] for r in _read(out)}
     assert got == gold
-    assert sum(1 for v in got.values() if v == -1) == 193  # the split's correct samples
+    assert sum(1 for v in got.values() if v == -1) == 19  # the slice's correct samples (tests/data/README.md)
 
 
 def test_own_file_with_field_mapping(prmlabel, tmp_path):
