@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -24,20 +23,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import backend_required, skip_or_fail  # noqa: F401  (re-exported for the backend tests)
+
 SERVER_START_TIMEOUT = 60.0
-
-
-def backend_required(name: str) -> bool:
-    """Is ``name`` listed in PRMLABEL_REQUIRE_BACKENDS (comma or space separated)?"""
-    listed = os.environ.get("PRMLABEL_REQUIRE_BACKENDS", "").replace(",", " ").split()
-    return name in listed or "all" in listed
-
-
-def skip_or_fail(backend: str, reason: str) -> None:
-    """Skip with ``reason``, or fail when CI demands this backend."""
-    if backend_required(backend):
-        pytest.fail(f"{reason} (PRMLABEL_REQUIRE_BACKENDS={os.environ['PRMLABEL_REQUIRE_BACKENDS']!r} requires it)")
-    pytest.skip(reason)
 
 
 def require_llama_cpp() -> None:

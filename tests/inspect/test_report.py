@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ import subprocess
 import pytest
 
 from prmlabel.inspect.report import PLOTS
-from tests.conftest import run_prmlabel
+from tests.conftest import run_prmlabel, skip_or_fail
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -27,10 +26,8 @@ window.addEventListener("load", () => {
 
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; .ci/run installs it with apt-get install chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+    if path is None:  # CI (.ci/run) installs it and lists chromium in PRMLABEL_REQUIRE_BACKENDS
+        skip_or_fail("chromium", "chromium is not installed (on Debian: apt-get install chromium)")
     return path
 
 

@@ -1,7 +1,8 @@
 """Fixtures for running recipes: synthetic problems, a local reference run, a real SLURM cluster, a real Ray head.
 
 SLURM and Ray are the real things, started here (Debian's slurmctld/slurmd/munge; `ray start --head`).
-Without them these tests SKIP saying what to install; CI lists them in PRMLABEL_REQUIRE_BACKENDS
+Where they are not installed or do not start (SLURM needs root and `make cluster-deps`), these tests SKIP
+with a one-line reason, as on a user's machine under `make test`; CI lists them in PRMLABEL_REQUIRE_BACKENDS
 (`slurm`, `ray`) so a broken install FAILS instead of passing as skips.
 """
 
@@ -19,22 +20,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import REPO, run_prmlabel
+from tests.conftest import REPO, run_prmlabel, skip_or_fail
 from tests.launch.slurm_cluster import SlurmCluster, missing_binaries
 
 # A recipe small enough for tests: 6 problems, 2 responses each, 2 shards, on the simulator.
 SMALL = ["backend=synthetic", "samples=2", "pipeline.num_shards=2"]
-
-
-def required(name: str) -> bool:
-    listed = os.environ.get("PRMLABEL_REQUIRE_BACKENDS", "").replace(",", " ").split()
-    return name in listed or "all" in listed
-
-
-def skip_or_fail(name: str, reason: str) -> None:
-    if required(name):
-        pytest.fail(f"{reason} (PRMLABEL_REQUIRE_BACKENDS={os.environ['PRMLABEL_REQUIRE_BACKENDS']!r} requires it)")
-    pytest.skip(reason)
 
 
 def parts(folder: Path) -> dict[str, bytes]:
@@ -85,7 +75,10 @@ def slurm(tmp_path_factory) -> Iterator[SlurmCluster]:
         skip_or_fail("slurm", f"submitit is not importable ({exc}); install with: pip install 'prmlabel[cluster]'")
     cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
     try:
-        cluster.start()
+        try:
+            cluster.start()
+        except RuntimeError as exc:
+            skip_or_fail("slurm", f"the test SLURM cluster did not start: {exc}")
         yield cluster
     finally:
         cluster.stop()
@@ -115,12 +108,14 @@ def ray_head(tmp_path_factory) -> Iterator[str]:
     address = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:
             if proc.poll() is not None:
-                pytest.fail(f"ray start exited ({proc.returncode}); see {temp / 'ray.log'}")
+                skip_or_fail("ray", f"the test Ray head did not start: ray start exited {proc.returncode}; see {temp}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
+            if time.monotonic() > deadline:
+                skip_or_fail("ray", f"the test Ray head did not listen on port {port} within 60 s; see {temp}")
             time.sleep(0.5)
         yield address
     finally:
