@@ -62,7 +62,7 @@ Train and validation are split by problem: no problem has responses in both.
 |---|---|
 | `prompt` | the problem |
 | `completions` | the response's steps, stripped; a trainer joins them with its own separator |
-| `labels` | {labels}; `labels[i]` belongs to `completions[i]`; steps after an unknown label are cut |
+| `labels` | {labels}; `labels[i]` belongs to `completions[i]`; cut before the first undecided step |
 | `label_kind` | `hard` or `soft` |
 | `weight` | the row's training weight (1.0 unless a filter set one) |
 | `method` | the labeling method |
