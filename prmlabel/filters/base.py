@@ -24,7 +24,7 @@ class Candidate:
 
     row: dict[str, Any]
     labels_final: list[float | None]
-    label_kind: str = "hard"  # "hard" (0/1) or "soft" (in [0, 1])
+    label_kind: str = "hard"  # "hard" (0/1) or "soft" (probabilities in [0, 1]: only from value_kind "probability")
     keep: bool = True
     reason: str = "kept"
     weight: float = 1.0
