@@ -26,6 +26,29 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar
 BackendName = Annotated[str | None, typer.Option("--backend", help="Policy engine: synthetic, llamacpp, openai, vllm.")]
 Model = Annotated[str | None, typer.Option(help="Model name or path for the backend.")]
 Seed = Annotated[int | None, typer.Option(help="Run seed; every request's seed derives from it. [default: 0]")]
+Temperature = Annotated[
+    float | None, typer.Option(help="Sampling temperature (sets sampling.temperature). [default: 0.7]")
+]
+TopP = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling (sets sampling.top_p). [default: 1.0]")]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", help="New tokens per sample (sets sampling.max_tokens). [default: 1024]")
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="--backend openai: the server's URL, e.g. http://localhost:8000/v1 for `vllm serve` "
+        "(sets backend.options.base_url).",
+    ),
+]
+ApiKeyEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key-env",
+        help="--backend openai: the environment variable holding the API key, never the key itself "
+        "(sets backend.options.api_key_env). [default: OPENAI_API_KEY]",
+    ),
+]
 
 # Typed option name -> config key, for the options several commands share.
 COMMON_KEYS = {
@@ -37,7 +60,22 @@ COMMON_KEYS = {
     "model": "backend.model",
     "seed": "seed",
     "batch_size": "runtime.batch_size",
+    "temperature": "sampling.temperature",
+    "top_p": "sampling.top_p",
+    "max_tokens": "sampling.max_tokens",
+    "base_url": "backend.options.base_url",
+    "api_key_env": "backend.options.api_key_env",
 }
+
+
+def override_keys(overrides: list[str] | None) -> set[str]:
+    """The config keys that trailing ``key=value`` overrides set (``+key``, ``++key`` and ``~key`` too)."""
+    keys = set()
+    for override in overrides or []:
+        key = override.split("=", 1)[0].lstrip("+~").strip()
+        if key:
+            keys.add(key)
+    return keys
 
 
 def run_command(
@@ -54,8 +92,12 @@ def run_command(
     ``stage_target`` is "module:Class"; the module also provides ``summary_rows(totals)``.
     """
     config: dict[str, Any] = {}
+    explicit = override_keys(overrides)
     for name, value in options.items():
-        config[COMMON_KEYS.get(name, name)] = str(value) if isinstance(value, Path) else value
+        key = COMMON_KEYS.get(name, name)
+        if key in explicit:  # `sampling.temperature=1.0` wins over `--temperature 0.5`: the override is explicit
+            continue
+        config[key] = str(value) if isinstance(value, Path) else value
     config["runtime.overwrite"] = overwrite or None
     config["runtime.progress"] = False if no_progress else None
     module_name, _, cls_name = stage_target.partition(":")

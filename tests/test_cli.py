@@ -69,3 +69,33 @@ def test_root_help_quick_start_runs_as_written(tmp_path):
     for command in commands:
         run_prmlabel(shlex.split(command)[1:], cwd=tmp_path)
     assert (tmp_path / "runs" / "r1" / "prm_train.parquet").is_file()
+
+
+@pytest.mark.parametrize("command", ["generate", "label"])
+def test_sampling_and_server_flags_set_their_keys_and_overrides_win(command):
+    import yaml
+
+    flags = ["--temperature", "0.3", "--top-p", "0.9", "--max-tokens", "77"]
+    flags += ["--backend", "openai", "--base-url", "http://localhost:8000/v1", "--api-key-env", "MY_KEY"]
+    result = runner.invoke(app, [command, "--show-config", *flags])
+    assert result.exit_code == 0, result.output
+    cfg = yaml.safe_load(result.output)
+    assert cfg["sampling"]["temperature"] == 0.3 and cfg["sampling"]["top_p"] == 0.9
+    assert cfg["sampling"]["max_tokens"] == 77
+    assert cfg["backend"]["options"] == {"base_url": "http://localhost:8000/v1", "api_key_env": "MY_KEY"}
+    # A trailing Hydra override of the same key is explicit: it wins over the flag.
+    both = runner.invoke(app, [command, "--show-config", "--temperature", "0.3", "sampling.temperature=1.0"])
+    assert yaml.safe_load(both.output)["sampling"]["temperature"] == 1.0
+
+
+@pytest.mark.parametrize("command", ["generate", "label"])
+def test_new_flags_are_in_help_with_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    for flag in ("--temperature", "--top-p", "--max-tokens", "--base-url", "--api-key-env"):
+        assert flag in result.output
+    assert "--base-url http://localhost:8000/v1" in result.output
+
+
+def test_shell_completion_is_offered():
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.output and "--show-completion" in result.output
