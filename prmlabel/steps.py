@@ -150,15 +150,32 @@ def _slice(text: str, cuts: list[int]) -> list[str]:
     return steps
 
 
-def _merge_scan(steps: list[str]) -> list[str]:
-    """SCAN: a chunk opening with display math ``\\[`` or a 3-space indent continues the previous step."""
-    merged: list[str] = []
-    for step in steps:
-        if merged and (step.startswith("\\[") or step.startswith("   ")):
-            merged[-1] += step
-        else:
-            merged.append(step)
-    return merged
+def _scan_cuts(text: str) -> list[int]:
+    """SCAN's split (yyDing1/SCAN-PRM, src/eval_utils/gen_utils.py:137-152), as cut positions.
+
+    SCAN splits on every "\\n\\n" (``str.split``: left to right, not overlapping) and merges a chunk that
+    opens with display math ``\\[`` or a 3-space indent into the step being built; a blank chunk closes
+    the step, so a ``\\[`` chunk right after one starts a step of its own; whitespace-only steps are
+    dropped. A step here starts where its first chunk starts; the separators and any dropped blank
+    chunks stay with the step before, so the steps still partition the text. (SCAN rejoins a merged
+    chunk with "\\n"; we keep the text as written: the boundaries are the same.)
+    """
+    starts: list[int] = []  # where each step's first non-blank chunk starts
+    group_start: int | None = None  # the step being built; None while it holds only whitespace
+    position = 0
+    for chunk in text.split("\n\n"):
+        if not (chunk.startswith("\\[") or chunk.startswith("   ")):
+            if group_start is not None:
+                starts.append(group_start)
+            group_start = None
+        if group_start is None and chunk.strip():
+            # Newlines that open the chunk ("\n\n\n" leaves one) stay with the step before; indentation stays.
+            lead = chunk[: len(chunk) - len(chunk.lstrip())]
+            group_start = position + lead.rfind("\n") + 1
+        position += len(chunk) + 2
+    if group_start is not None:
+        starts.append(group_start)
+    return starts[1:]
 
 
 def split_steps(text: str, split: StepSplit | None = None) -> list[str]:
@@ -170,8 +187,10 @@ def split_steps(text: str, split: StepSplit | None = None) -> list[str]:
     if text == "":
         return []
     mode = split.mode
-    if mode in ("double_newline", "scan"):
+    if mode == "double_newline":
         cuts = _newline_run_cuts(text, 2)
+    elif mode == "scan":
+        cuts = _scan_cuts(text)
     elif mode == "newline":
         cuts = _newline_run_cuts(text, 1)
     elif mode == "step_prefix":
@@ -183,10 +202,7 @@ def split_steps(text: str, split: StepSplit | None = None) -> list[str]:
         cuts = _pieces_cuts(text, split.pieces)
     else:  # pragma: no cover - StepSplit validates the mode
         raise ValueError(f"unknown step split mode {mode!r}; valid modes: {', '.join(MODES)}")
-    steps = _slice(text, cuts)
-    if mode == "scan":
-        steps = _merge_scan(steps)
-    return steps
+    return _slice(text, cuts)
 
 
 def join_steps(steps: list[str]) -> str:

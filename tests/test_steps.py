@@ -76,6 +76,11 @@ def test_round_trip_and_no_blank_steps(split: StepSplit, text: str) -> None:
         ("pieces:1", "a b c", ["a b c"]),
         ("scan", "a\n\n\\[x\\]\n\nb\n\n   indented\n\nc", ["a\n\n\\[x\\]\n\n", "b\n\n   indented\n\n", "c"]),
         ("scan", "a\n\n  two spaces", ["a\n\n", "  two spaces"]),
+        # SCAN splits on exactly "\n\n": the third newline opens the next chunk, which then does not
+        # start with 3 spaces, so it is a step of its own (double_newline would merge it here).
+        ("scan", "a\n\n\n   b", ["a\n\n\n", "   b"]),
+        ("scan", "a\n \nb", ["a\n \nb"]),  # no "\n\n": one step (double_newline cuts it)
+        ("scan", "a\n\n\n\n\\[x\\]", ["a\n\n\n\n", "\\[x\\]"]),  # after a blank chunk, \[ starts a step
     ],
 )
 def test_expected_splits(split: str, text: str, expected: list[str]) -> None:
@@ -152,3 +157,35 @@ def test_prefix_and_clean() -> None:
 
 def test_default_split_is_double_newline() -> None:
     assert split_steps("a\n\nb") == ["a\n\n", "b"]
+
+
+def _scan_reference(response: str) -> list[str]:
+    """SCAN's own split, as released (yyDing1/SCAN-PRM @463c201, src/eval_utils/gen_utils.py:137-152,
+    Apache-2.0), to compare step boundaries with."""
+    steps = []
+    now_step = ""
+    for step_str in response.split("\n\n"):
+        if step_str.startswith("\\[") or step_str.startswith("   "):
+            if now_step.strip():
+                now_step += "\n"
+            now_step += step_str
+        else:
+            if now_step.strip():
+                steps.append(now_step)
+            now_step = step_str
+    if now_step.strip():
+        steps.append(now_step)
+    return steps
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "\n", "\n\n", "   ", "  ", " ", "\\[", "x", "\\]", "\t"]), max_size=16))
+def test_scan_split_has_scans_boundaries(parts: list[str]) -> None:
+    # Same steps as SCAN's code, up to whitespace (SCAN drops separators and rejoins merged chunks with
+    # "\n"; our steps keep every character so that they partition the response).
+    text = "".join(parts)
+    ours = split_steps(text, StepSplit("scan"))
+    assert "".join(ours) == text
+    if text.strip():
+        squash = "".join
+        assert [squash(s.split()) for s in ours] == [squash(s.split()) for s in _scan_reference(text)]
