@@ -28,8 +28,13 @@ How this maps onto prmlabel:
   0.05 forgives about one lost sample in 20 where the prover is not saturated. ``params.threshold=0`` is the literal
   "any negative advantage" reading.
 - Where the prover cannot succeed before or after a step (Q^pi = 0 on both sides) the advantage is
-  0, so the step is not bad: an incorrect response to a question the policy never solves has A = 0
-  everywhere and ``first_error = -1``.
+  0, but it tells nothing about the step: the prover cannot tell good steps from bad ones there
+  (the paper's point about provers that are too weak). Its value stays 0.0 and its hard label is
+  null (``extra["no_signal_steps"]``), so an incorrect response to a question the policy never
+  solves gets first error null, not the false "no error" (-1) a zero advantage would give.
+- Unknown stays unknown: a Q^pi with no decided completion (or an outcome the checker could not
+  decide, for the last step) makes the advantage of its own step and of the next one null.
+  Counted: ``extra["undecided_rollouts"]``, ``extra["undecided_steps"]``.
 - The last step's Q^pi is the response's own outcome (its prefix is the whole answer), no rollouts.
 """
 
@@ -39,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest, StepLabels
-from prmlabel.labelers.base import final_step_outcome, params_dict
+from prmlabel.labelers.base import final_step_outcome, first_error_of, params_dict
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,25 @@ class ProcessAdvantage:
         # The question alone (prefix "") gives Q_{-1}; prefixes through steps 0..M-2 give Q_t.
         results = yield [RolloutRequest(response.prefix(t), self.p.k) for t in range(m)]
         q = [r.mc for r in results] + [final_step_outcome(response)]  # [Q_{-1}, Q_0, ..., Q_{M-1}]
-        prover = [best_of_k(v, self.p.prover_k) for v in q]
-        advantage = [after - before for before, after in zip(prover, prover[1:], strict=False)]
-        hard = [a >= -self.p.threshold for a in advantage]
-        first_error = next((t for t, h in enumerate(hard) if not h), -1)
-        effective = [qt + self.p.alpha * a for qt, a in zip(q[1:], advantage, strict=True)]
-        return StepLabels(
-            values=list(advantage),
-            hard=list(hard),
-            first_error=first_error,
-            extra={"q": q[1:], "q_start": q[0], "q_prover": prover[1:], "effective": effective},
-        )
+        prover = [None if v is None else best_of_k(v, self.p.prover_k) for v in q]
+        pairs = list(zip(prover, prover[1:], strict=False))
+        advantage = [None if a is None or b is None else b - a for a, b in pairs]
+        no_signal = [a == 0.0 and b == 0.0 for a, b in pairs]  # the prover fails on both sides
+        hard: list[bool | None] = [
+            None if adv is None or blind else adv >= -self.p.threshold
+            for adv, blind in zip(advantage, no_signal, strict=True)
+        ]
+        effective = [
+            None if qt is None or adv is None else qt + self.p.alpha * adv
+            for qt, adv in zip(q[1:], advantage, strict=True)
+        ]
+        extra = {
+            "q": q[1:],
+            "q_start": q[0],
+            "q_prover": prover[1:],
+            "effective": effective,
+            "undecided_rollouts": sum(r.n_undecided for r in results),
+            "undecided_steps": sum(adv is None for adv in advantage),
+            "no_signal_steps": sum(no_signal),
+        }
+        return StepLabels(values=advantage, hard=hard, first_error=first_error_of(hard), extra=extra)

@@ -8,26 +8,34 @@ problem looks bad even when it is right. RPE labels a step by how much it change
     P_t         = MC_t / MC_{t-1}        with MC_{-1} = MC(s_1)
     y_t         = 1 if P_t >= eps else 0
 
-GenPRM: "after a zero MC all later 0", so once any MC in the chain (including MC(s_1)) is 0, every
-later P_t is 0; this also settles the division by zero. Defaults (RyanLiu112/GenPRM @cc80f47): eps = 0.8
-(ProcessBench ablation: eps .1/.5/.8/1.0 = 73.5/73.5/75.2/72.3, hard MC labels 73.2) and K chosen by
-Pass@1: 128 completions if Pass@1 < 0.1, 64 if < 0.9, 32 otherwise.
+GenPRM §3.2.2: "if the first erroneous step is step t' (MC(s_t') = 0), we set the MC score of the
+following steps to 0", so once an MC_t in the chain is 0, every later P_t is 0. Defaults (paper §3.2,
+§4.1; RyanLiu112/GenPRM @cc80f47): eps = 0.8 (ProcessBench ablation, Table 3: eps .1/.5/.8/1.0 =
+73.5/73.5/75.2/72.3, hard MC labels 73.2) and K chosen by the estimated Pass@1 MC(s_1), eq. (9):
+128 completions if MC(s_1) < 0.1, 64 if < 0.9, 32 otherwise.
 
 How this maps onto prmlabel:
 
-- ``k`` (default 8) is the number of completions per prefix. ``adaptive_k=True`` picks GenPRM's K
-  from ``response.problem_pass_rate`` (the fraction of the problem's responses in the input that are
-  correct) as the Pass@1 proxy, before any rollout; unknown pass rate falls back to ``k``. The k used
-  is ``extra["k"]``. The default is not adaptive because 32-128 completions per step is GenPRM's
-  budget for a 23K-sample set, far above what most runs can afford.
-- All prefixes (the empty one and steps 1..M-1) are requested in ONE round. The empty prefix is the
-  same for every response of a problem, so the scheduler's cache draws its samples once.
+- MC(s_1) is estimated from completions of the question alone (the empty prefix), as the released
+  code's ``completor_score`` (src/reward_generation/math_shepherd_ray.py:290-299). A question whose
+  MC(s_1) is 0 is skipped there (:331, :346-347: "No effective completor answer, skip!"), so here
+  every step of its responses is null (``extra["skipped"] = "zero_start"``), never 0: a correct
+  response is not labeled all wrong. MC(s_1) with no decided completion: ``"start_undecided"``.
+- ``k`` (default 8) is the number of completions per prefix. ``adaptive_k=True`` first draws
+  ``start_k`` completions of the question (one round; the empty prefix is the same for every
+  response of a problem, so the scheduler's cache draws them once), then chooses K by eq. (9) from
+  that MC(s_1) and draws K completions of every step prefix (a second round). Not adaptive: all
+  prefixes, the empty one included, in one round with ``k`` each. The k used is ``extra["k"]``.
 - The last step's MC is the response's own outcome (its prefix is the whole answer), no rollouts,
-  as in GenPRM's code. A correct response's last P_t is then 1 / MC_{t-1} >= 1, an incorrect one's 0.
+  as in GenPRM's code (:102-107). A correct response's last P_t is then 1 / MC_{t-1} >= 1.
 - P_t may exceed 1 (a step that made success more likely); ``values`` keep it unclipped.
 - ``values[t] = P_t``, ``hard[t] = P_t >= eps`` for every step (RPE labels each step on its own; no
-  truncation after the first error), ``first_error`` the first step with P_t < eps.
-  ``extra["mc"]`` holds MC_0..MC_{M-1} (one per step), ``extra["mc_start"]`` MC(s_1).
+  truncation after the first error), ``first_error`` the first step decided wrong
+  (:func:`~prmlabel.labelers.base.first_error_of`). ``extra["mc"]`` holds MC_0..MC_{M-1},
+  ``extra["mc_start"]`` MC(s_1).
+- Unknown stays unknown: an MC with no decided completion makes P_t null for its own step and the
+  next (a ratio needs both), except where the zero rule decides it: a zero MC gives P = 0 whatever
+  came before. Counted: ``extra["undecided_rollouts"]``, ``extra["undecided_steps"]``.
 """
 
 from __future__ import annotations
@@ -36,14 +44,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest, StepLabels
-from prmlabel.labelers.base import final_step_outcome, params_dict
+from prmlabel.labelers.base import final_step_outcome, first_error_of, params_dict
 
 
 @dataclass(frozen=True)
 class RPEParams:
     k: int = 8  # completions per prefix (when not adaptive)
     eps: float = 0.8  # label 1 iff P_t >= eps
-    adaptive_k: bool = False  # GenPRM's K by Pass@1: 128 / 64 / 32
+    adaptive_k: bool = False  # GenPRM's K by the estimated Pass@1 MC(s_1): 128 / 64 / 32
+    start_k: int = 32  # with adaptive_k: completions of the question alone that estimate MC(s_1)
 
 
 def adaptive_k(pass_rate: float) -> int:
@@ -55,15 +64,23 @@ def adaptive_k(pass_rate: float) -> int:
     return 32
 
 
-def relative_progress(mc: list[float]) -> list[float]:
-    """P_t = mc[t + 1] / mc[t] for a chain [MC(s_1), MC_0, ..., MC_{M-1}]; 0 from the first zero MC on."""
-    progress: list[float] = []
+def relative_progress(mc: list[float | None]) -> list[float | None]:
+    """P_t = mc[t + 1] / mc[t] for a chain [MC(s_1), MC_0, ..., MC_{M-1}]; 0 from the first zero MC on.
+
+    None (no decided completion) makes the ratio unknown on both sides of it, unless a zero decides it.
+    """
+    progress: list[float | None] = []
     zero_seen = False
     for before, after in zip(mc, mc[1:], strict=False):
         # "After a zero MC all later 0": a zero up the chain zeroes every later step, even where a later
         # estimate is positive again (sampling noise or a lucky recovery); it also avoids dividing by 0.
         zero_seen = zero_seen or before == 0.0
-        progress.append(0.0 if zero_seen else after / before)
+        if zero_seen or after == 0.0:
+            progress.append(0.0)  # 0 / MC: 0 whatever the MC before (were it 0, the zero rule gives 0)
+        elif before is None or after is None:
+            progress.append(None)
+        else:
+            progress.append(after / before)
     return progress
 
 
@@ -83,18 +100,27 @@ class RelativeProgress:
     def label(self, response: ResponseView) -> LabelProgram:
         m = len(response.steps)
         k = self.p.k
-        if self.p.adaptive_k and response.problem_pass_rate is not None:
-            k = adaptive_k(response.problem_pass_rate)
         # The question alone (prefix "") gives MC(s_1); prefixes through steps 0..M-2 give MC_t.
-        prefixes = [response.prefix(t) for t in range(m)]
-        results = yield [RolloutRequest(prefix, k) for prefix in prefixes]
+        if self.p.adaptive_k:
+            (start,) = yield [RolloutRequest(response.prefix(0), self.p.start_k)]
+            results = [start]
+            if start.mc and m > 1:  # K by eq. (9), and rollouts only where there is something to label
+                k = adaptive_k(start.mc)
+                results += yield [RolloutRequest(response.prefix(t), k) for t in range(1, m)]
+            elif start.mc:
+                k = adaptive_k(start.mc)
+        else:
+            results = yield [RolloutRequest(response.prefix(t), k) for t in range(m)]
+        undecided_rollouts = sum(r.n_undecided for r in results)
+        mc_start = results[0].mc
+        extra: dict[str, Any] = {"mc_start": mc_start, "k": k, "undecided_rollouts": undecided_rollouts}
+        if not mc_start:
+            # GenPRM skips a question whose completer never solves it (math_shepherd_ray.py:331, :346-347):
+            # no ratio has a denominator. Unknown, never "every step wrong".
+            extra["skipped"] = "start_undecided" if mc_start is None else "zero_start"
+            return StepLabels([None] * m, [None] * m, None, {**extra, "undecided_steps": m})
         mc = [r.mc for r in results] + [final_step_outcome(response)]  # [MC(s_1), MC_0, ..., MC_{M-1}]
         progress = relative_progress(mc)
-        hard = [p >= self.p.eps for p in progress]
-        first_error = next((t for t, h in enumerate(hard) if not h), -1)
-        return StepLabels(
-            values=list(progress),
-            hard=list(hard),
-            first_error=first_error,
-            extra={"mc": mc[1:], "mc_start": mc[0], "k": k, "pass_rate": response.problem_pass_rate},
-        )
+        hard = [None if p is None else p >= self.p.eps for p in progress]
+        extra.update({"mc": mc[1:], "undecided_steps": sum(h is None for h in hard)})
+        return StepLabels(values=progress, hard=hard, first_error=first_error_of(hard), extra=extra)

@@ -30,13 +30,15 @@ How this maps onto prmlabel:
   question with SC < ``min_confidence`` is not scanned: its labels are unknown (first error null,
   ``extra["skipped"] = "low_confidence"``) and the filter stage drops the question.
   ``scan_unconfident=True`` scans them anyway, so one run can be filtered at several thresholds.
-- The last step's prefix is the whole response, so its value is the response's own outcome (0 for an
-  incorrect response) and costs nothing. SCAN's code does roll the whole response out, but a
-  continuation of a finished answer almost never states a new correct one, so its c_last is ~0 and
-  such responses keep t_e = last step. We therefore also set t_e = last step when no earlier prefix
-  has c_t = 0, and mark it ``extra["no_zero_step"] = True`` (the zero came from the outcome, not from
-  rollouts): SCAN drops incorrect responses whose scan finds no zero, and a filter that wants the
-  strict reading can drop these rows.
+- The scan goes through the last step, whose prefix is the whole response, as SCAN's code does
+  (src/eval_prm/main_datasyn.py:96): its continuations almost never state a new correct answer, so
+  c_last is ~0 and t_e = last step. If even that estimate is positive, t_e is still the last step
+  (main_datasyn.py:96-97) and ``extra["no_zero_step"] = True``: SCAN's label script drops such
+  responses (dataset/SCAN-Base/process.py:56-57), the filter's ``drop_no_zero_step`` does here.
+- Unknown stays unknown: a response whose outcome the checker could not decide is not scanned (every
+  step null, ``skipped = "outcome_undecided"``); an estimate with no decided continuation stops the
+  scan with that step and the later ones null and first error null (``undecided_steps``). Undecided
+  continuations are left out of c_t and counted in ``extra["undecided_rollouts"]``.
 - SC unknown (None, a response labeled outside ``prmlabel label``): the d steps keep c_t unscaled.
 """
 
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest, StepLabels
-from prmlabel.labelers.base import final_step_outcome, params_dict
+from prmlabel.labelers.base import first_error_of, params_dict
 
 
 @dataclass(frozen=True)
@@ -76,33 +78,51 @@ class SCAN:
         m = len(response.steps)
         sc = response.problem_pass_rate
         extra: dict[str, Any] = {"self_confidence": sc, "min_confidence": self.p.min_confidence}
+        if response.is_correct is None:
+            # SCAN chooses by the outcome whether to scan at all; an outcome the checker could not decide
+            # leaves every step unknown (no rollouts spent), never all-positive or all-negative.
+            extra.update({"skipped": "outcome_undecided", "undecided_steps": m})
+            return StepLabels([None] * m, [None] * m, None, extra)
         if response.is_correct:
-            # A correct response is trusted whole: SCAN spends no rollouts on it.
+            # A correct response is trusted whole: SCAN spends no rollouts on it (main_datasyn.py:33-34).
             return StepLabels([1.0] * m, [True] * m, -1, {**extra, "soft": [1.0] * m, "skipped": "correct"})
         if sc is not None and sc < self.p.min_confidence and not self.p.scan_unconfident:
             # SCAN keeps only confident questions before it annotates; scanning the others would
             # spend most of the rollouts on rows the filter drops. Unknown, never negative.
             return StepLabels([None] * m, [None] * m, None, {**extra, "skipped": "low_confidence"})
-        # Sequential scan: one prefix per round, stop at the first prefix no completion can save.
-        c: list[float] = []
-        for t in range(m - 1):
+        if m == 1:
+            # An incorrect one-step response is labeled 0 without rollouts (main_datasyn.py:35-36).
+            return StepLabels([0.0], [False], 0, {**extra, "soft": [0.0], "error_step": 0, "skipped": "one_step"})
+        # Sequential scan: one prefix per round, through the last step (main_datasyn.py:96), stopping
+        # at the first prefix no completion can save. An estimate with no decided rollout stops it too:
+        # whether that step was the error is unknown, so it and every later step stay null.
+        c: list[float | None] = []
+        undecided_rollouts = 0
+        for t in range(m):
             (result,) = yield [RolloutRequest(response.prefix(t + 1), self.p.k)]
+            undecided_rollouts += result.n_undecided
             c.append(result.mc)
-            if result.mc == 0.0:
+            if result.mc is None or result.mc == 0.0:
                 break
-        no_zero = not c or c[-1] > 0.0
-        if no_zero:
-            # No prefix before the last scored 0 (or a one-step response): the last step is the
-            # outcome, 0 for an incorrect response, so the error is placed on the last step.
-            c.append(final_step_outcome(response))
-        t_e = len(c) - 1
-        if m > 1 and no_zero:
+        extra["undecided_rollouts"] = undecided_rollouts
+        if c[-1] is None:
+            t = len(c) - 1
+            extra["undecided_steps"] = 1
+            values_u: list[float | None] = [*c[:t], *([None] * (m - t))]
+            hard_u: list[bool | None] = [True] * t + [None] * (m - t)
+            return StepLabels(values_u, hard_u, None, {**extra, "soft": [None] * m, "error_step": None})
+        decided = [v for v in c if v is not None]
+        if decided[-1] > 0.0:
+            # Even the whole response's continuations reach the answer sometimes: SCAN still puts the
+            # error on the last step (main_datasyn.py:96-97) and its label script drops the response
+            # (dataset/SCAN-Base/process.py:56-57); the filter does with drop_no_zero_step.
             extra["no_zero_step"] = True
-        extra["soft"] = self._soft(c, sc) + [None] * (m - t_e - 1)
+        t_e = len(decided) - 1
+        extra["soft"] = self._soft(decided, sc) + [None] * (m - t_e - 1)
         extra["error_step"] = t_e
-        values: list[float | None] = [*c, *([None] * (m - t_e - 1))]
+        values: list[float | None] = [*decided, *([None] * (m - t_e - 1))]
         hard: list[bool | None] = [True] * t_e + [False] + [None] * (m - t_e - 1)
-        return StepLabels(values=values, hard=hard, first_error=t_e, extra=extra)
+        return StepLabels(values=values, hard=hard, first_error=first_error_of(hard), extra=extra)
 
     def _soft(self, c: list[float], sc: float | None) -> list[float]:
         """SCAN's tolerance labels for steps 0..t_e, where ``c[t_e] == 0`` and every earlier c_t > 0."""

@@ -44,9 +44,21 @@ def test_threshold_forgives_a_small_loss_where_the_prover_is_saturated():
 
 
 def test_unsolvable_question_has_no_progress_and_no_first_error():
-    # Q = 0 everywhere: every advantage is 0, so no step is bad even though the response is wrong
+    # Q = 0 everywhere: every advantage is 0, but the prover never succeeds on either side of any step,
+    # so it cannot tell good steps from bad: hard labels null, first error null (not a false -1).
     labels, _, _ = drive(ProcessAdvantage().label(view()), fixed({}, default=0.0))
-    assert labels.values == [0.0, 0.0, 0.0] and labels.hard == [True] * 3 and labels.first_error == -1
+    assert labels.values == [0.0, 0.0, 0.0] and labels.hard == [None] * 3 and labels.first_error is None
+    assert labels.extra["no_signal_steps"] == 3
+
+
+def test_undecided_estimate_leaves_both_advantages_unknown():
+    # Q_0 has no decided continuation: A_0 = Q_0 - Q_-1 and A_1 = Q_1 - Q_0 are unknown.
+    def outcome(prefix, k, offset):
+        return [None] * k if prefix == "a\n\n" else [1, 0] * (k // 2)
+
+    labels, _, _ = drive(ProcessAdvantage(PAVParams(k=4, prover_k=1)).label(view()), outcome)
+    assert labels.values[:2] == [None, None] and labels.hard[:2] == [None, None]
+    assert labels.extra["undecided_rollouts"] == 4 and labels.extra["undecided_steps"] == 2
 
 
 @pytest.mark.parametrize(("correct", "advantage"), [(True, 0.0625), (False, -0.9375)])

@@ -45,11 +45,28 @@ def test_after_a_zero_mc_all_later_steps_are_zero():
     assert labels.hard == [False] * 4 and labels.first_error == 0
 
 
-def test_question_the_policy_never_solves_divides_by_zero_safely():
-    # MC(s_1) = 0: P_0 would be MC_0 / 0 -> 0, and everything after it is 0 too.
+@pytest.mark.parametrize("correct", [True, False])
+def test_question_the_completer_never_solves_is_skipped_not_labeled_wrong(correct):
+    # MC(s_1) = 0: no ratio has a denominator. GenPRM skips such a question (math_shepherd_ray.py:331,
+    # :346-347); labeling every step 0 would call a correct response wrong from its first step.
     outcome = fixed({P[0]: 0.0, P[1]: 0.5, P[2]: 0.5, P[3]: 0.5})
+    labels, _, _ = drive(RelativeProgress().label(view(correct=correct)), outcome)
+    assert labels.values == [None] * 4 and labels.hard == [None] * 4 and labels.first_error is None
+    assert labels.extra["skipped"] == "zero_start" and labels.extra["undecided_steps"] == 4
+
+
+def test_undecided_estimates_leave_both_ratios_unknown_but_a_zero_decides():
+    # MC_1 has no decided continuation: P_1 = MC_1 / MC_0 and P_2 = MC_2 / MC_1 are unknown; a correct
+    # response's last step is the outcome 1. Worked: chain [0.5, 0.5, ?, 0.5, 1] -> [1, ?, ?, 2].
+    def outcome(prefix, k, offset):
+        return [None] * k if prefix == P[2] else [1, 0] * (k // 2)
+
     labels, _, _ = drive(RelativeProgress().label(view(correct=True)), outcome)
-    assert labels.values == [0.0] * 4 and labels.first_error == 0
+    assert labels.values == [1.0, None, None, 2.0] and labels.hard == [True, None, None, True]
+    assert labels.first_error is None and labels.extra["undecided_rollouts"] == 8
+    assert labels.extra["undecided_steps"] == 2
+    # A zero after an unknown: 0 / MC is 0 whatever MC was (and were it 0, the zero rule gives 0).
+    assert relative_progress([0.5, None, 0.0, 0.5]) == [None, 0.0, 0.0]
 
 
 def test_eps_boundary_is_inclusive():
@@ -69,15 +86,19 @@ def test_one_step_response_still_needs_the_question_estimate(correct, expected):
     assert labels.values == [expected] and labels.hard == [correct]
 
 
-@pytest.mark.parametrize(
-    ("pass_rate", "k"), [(0.0, 128), (0.09, 128), (0.1, 64), (0.5, 64), (0.89, 64), (0.9, 32), (1.0, 32), (None, 8)]
-)
-def test_adaptive_k_from_the_pass_rate(pass_rate, k):
+@pytest.mark.parametrize(("mc_start", "k"), [(0.05, 128), (0.1, 64), (0.5, 64), (0.85, 64), (0.9, 32), (1.0, 32)])
+def test_adaptive_k_from_the_estimated_pass_at_1(mc_start, k):
+    # Eq. (9): K from MC(s_1), estimated first from start_k completions of the question alone.
+    labeler = RelativeProgress(RPEParams(adaptive_k=True, start_k=20))
+    labels, rounds, requests = drive(labeler.label(view()), fixed({P[0]: mc_start}, default=0.5))
+    assert rounds == 2 and requests[0].prefix == "" and requests[0].k == 20
+    assert {r.k for r in requests[1:]} == {k} and labels.extra["k"] == k == adaptive_k(mc_start)
+
+
+def test_adaptive_k_spends_nothing_more_where_the_question_is_never_solved():
     labeler = RelativeProgress(RPEParams(adaptive_k=True))
-    labels, _, requests = drive(labeler.label(view(pass_rate=pass_rate)), fixed({}, default=0.5))
-    assert {r.k for r in requests} == {k} and labels.extra["k"] == k
-    if pass_rate is not None:
-        assert adaptive_k(pass_rate) == k
+    labels, rounds, requests = drive(labeler.label(view()), fixed({P[0]: 0.0}))
+    assert rounds == 1 and [r.k for r in requests] == [32] and labels.extra["skipped"] == "zero_start"
 
 
 def test_relative_progress_chain():
@@ -88,7 +109,7 @@ def test_relative_progress_chain():
 
 def test_registry():
     labeler = load_labeler("rpe", {"eps": 0.5})
-    assert labeler.params() == {"k": 8, "eps": 0.5, "adaptive_k": False}
+    assert labeler.params() == {"k": 8, "eps": 0.5, "adaptive_k": False, "start_k": 32}
 
 
 def test_end_to_end_zero_from_the_gold_first_error_on():

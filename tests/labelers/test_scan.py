@@ -58,17 +58,44 @@ def test_zero_at_first_step_costs_one_round():
     assert rounds == 1 and sum(r.k for r in requests) == 8
 
 
-def test_no_zero_before_last_step_puts_the_error_on_the_outcome():
-    # 3 steps, c = 4/8, 2/8, then the last step is the (incorrect) outcome 0 -> t_e = 2.
+def test_the_scan_goes_through_the_last_step():
+    # SCAN rolls out the whole response too (main_datasyn.py:96): c = 4/8, 2/8, 0/8 -> t_e = 2.
     # SC = 0.5: step 0 min(1, 0.5 / 0.5) = 1.0, step 1 0.25 / 0.5 = 0.5.
     steps = ("a\n\n", "b\n\n", "c")
     scan_all = SCAN(SCANParams(scan_unconfident=True))
-    labels, rounds, requests = drive(scan_all.label(view(steps, sc=0.5)), fixed({"a\n\n": 0.5, "a\n\nb\n\n": 0.25}))
+    outcome = fixed({"a\n\n": 0.5, "a\n\nb\n\n": 0.25, "a\n\nb\n\nc": 0.0})
+    labels, rounds, requests = drive(scan_all.label(view(steps, sc=0.5)), outcome)
     assert labels.values == [0.5, 0.25, 0.0]
     assert labels.hard == [True, True, False] and labels.first_error == 2
-    assert labels.extra["soft"] == [1.0, 0.5, 0.0]
-    assert labels.extra["no_zero_step"] is True
-    assert rounds == 2 and len(requests) == 2  # the last step costs nothing
+    assert labels.extra["soft"] == [1.0, 0.5, 0.0] and "no_zero_step" not in labels.extra
+    assert rounds == 3 and [r.prefix for r in requests][-1] == "a\n\nb\n\nc"
+
+
+def test_no_zero_step_puts_the_error_on_the_last_step_and_says_so():
+    # Even the whole response's continuations succeed once (1/8): SCAN's pred_label is the last step
+    # (main_datasyn.py:96-97) and its label script drops the response (process.py:56-57).
+    steps = ("a\n\n", "b\n\n", "c")
+    outcome = fixed({"a\n\n": 0.5, "a\n\nb\n\n": 0.25, "a\n\nb\n\nc": 0.125})
+    labels, rounds, _ = drive(SCAN().label(view(steps)), outcome)
+    assert labels.values == [0.5, 0.25, 0.125] and labels.hard == [True, True, False]
+    assert labels.first_error == 2 and labels.extra["no_zero_step"] is True and rounds == 3
+
+
+def test_undecided_outcome_and_undecided_estimate_stay_null():
+    # The checker could not decide the response: SCAN cannot choose whether to scan; no rollouts.
+    unknown = ResponseView("q1", "r1", STEPS, None, 0.8)
+    labels, rounds, _ = drive(SCAN().label(unknown), fixed({}))
+    assert rounds == 0 and labels.hard == [None] * 5 and labels.first_error is None
+    assert labels.extra["skipped"] == "outcome_undecided" and labels.extra["undecided_steps"] == 5
+
+    # Step 1's 8 continuations all failed in the backend: whether step 1 is the error is unknown.
+    def outcome(prefix, k, offset):
+        return {P[1]: [1, 0] * 4, P[2]: [None] * 8}[prefix]
+
+    labels, rounds, _ = drive(SCAN().label(view()), outcome)
+    assert labels.values == [0.5, None, None, None, None]
+    assert labels.hard == [True, None, None, None, None] and labels.first_error is None
+    assert labels.extra["undecided_rollouts"] == 8 and labels.extra["undecided_steps"] == 1 and rounds == 2
 
 
 def test_tolerance_one_softens_only_the_step_before_the_error():
@@ -111,17 +138,17 @@ def test_end_to_end_error_step_is_the_gold_first_error():
     cases, stats = run_synthetic(SCAN(SCANParams(scan_unconfident=True)))  # every incorrect response scanned
     incorrect = [c for c in cases if not c.is_correct]
     assert len(incorrect) >= 10
-    # both kinds occur: a zero found by rollouts, and a slip on the last step (the outcome is the zero)
-    assert {bool(c.labels.extra.get("no_zero_step")) for c in incorrect} == {True, False}
+    # both kinds occur: a zero before the last step, and a slip on the last step (found by its rollouts)
+    assert {c.labels.first_error == len(c.labels.values) - 1 for c in incorrect} == {True, False}
     for case in cases:
         if case.is_correct:
             assert case.labels.first_error == -1 and case.cost.rollouts == 0 and case.gold_first_error == -1
             continue
         t_e = case.labels.first_error
         assert t_e == case.gold_first_error
-        scanned = t_e if case.labels.extra.get("no_zero_step") else t_e + 1  # the outcome costs no round
-        assert case.cost.rounds == scanned
-        assert case.cost.rollouts == 8 * scanned
+        assert not case.labels.extra.get("no_zero_step")  # the whole response's continuations fail too
+        assert case.cost.rounds == t_e + 1
+        assert case.cost.rollouts == 8 * (t_e + 1)
     # the scan is sequential: rounds = the longest scan, not the sum
     assert stats.rounds == max(c.cost.rounds for c in cases)
 
