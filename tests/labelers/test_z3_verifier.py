@@ -127,3 +127,21 @@ def test_label_stage_passes_the_problem_to_the_verifier(prmlabel, tmp_path):
     assert folio["first_error"] == 2 and folio["label_cost"]["rollouts"] == 0
     assert json.loads(folio["label_extra"])["verdicts"][2] == "wrong"
     assert out["What is 2+2?"]["hard"] == [None, None] and out["What is 2+2?"]["first_error"] is None
+
+
+def test_timeouts_and_checker_failures_are_null_and_counted(monkeypatch):
+    from prmlabel.labelers import z3_verifier
+    from prmlabel.verifiers.z3_check import CORRECT, UNVERIFIABLE, StepVerdict
+
+    canned = [
+        StepVerdict(CORRECT, "fact1 & fact2 entail int1"),
+        StepVerdict(UNVERIFIABLE, "timeout"),
+        StepVerdict(UNVERIFIABLE, "checker failed (memory)"),
+        StepVerdict(UNVERIFIABLE, "not in the formal step form"),
+    ]
+    monkeypatch.setattr(z3_verifier, "check_response", lambda *args, **kwargs: canned)
+    steps = ("fact1 & fact2 -> int1: Mammal(tom)\n",) * 4
+    labels, _, _ = drive(Z3Verifier().label(view(steps)), fixed({}))
+    assert labels.hard == [True, None, None, None] and labels.first_error is None
+    extra = labels.extra
+    assert (extra["checked"], extra["unchecked"], extra["timeouts"], extra["errors"]) == (1, 3, 1, 1)
