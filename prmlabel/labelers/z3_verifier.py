@@ -12,9 +12,10 @@ checked on its own (local validity: cited facts as written):
                   not parse, z3 unknown, or a timeout
 
 No rollouts (``uses_rollouts = False``): the label stage starts no backend. The premises come from
-``response.problem["meta"]``: ``premises-FOL`` / ``conclusion-FOL`` (FOLIO, or any dataset with those
-fields), else a ProntoQA ``context`` converted to FOL; a problem with neither gets every step
-``unverifiable: no formal premises``.
+``response.problem["meta"]``: FLDx2's ``facts_formula`` / ``hypothesis_formula`` (FoVer's problems, FLD
+notation), else ``premises-FOL`` / ``conclusion-FOL`` (FOLIO, or any dataset with those fields), else a
+ProntoQA ``context`` converted to FOL; a problem with none gets every step ``unverifiable: no formal
+premises``.
 
 Unknown stays unknown: ``first_error`` is the first step decided wrong; -1 only when every step was
 decided right (the final-answer step included); None otherwise. FoVer itself drops a response whose check
