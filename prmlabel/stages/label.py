@@ -147,7 +147,7 @@ class LabelStage:
                 problem_id=row["problem_id"],
                 response_id=row["response_id"],
                 steps=tuple(row["steps"]),
-                is_correct=bool(row["is_correct"]),
+                is_correct=None if row.get("is_correct") is None else bool(row["is_correct"]),
                 problem_pass_rate=pass_rate[row["problem_id"]],
                 problem={
                     "question": row["question"],
@@ -202,6 +202,9 @@ class LabelStage:
             "backend_calls": stats.backend_calls,
             "backend_requests": stats.backend_requests,
             "rollouts": sum(j.cost.rollouts for j in jobs),
+            "undecided_rollouts": sum(j.cost.undecided_rollouts for j in jobs),
+            "unlabeled_steps": sum(h is None for r in rows for h in r["hard"]),
+            "unknown_first_error": sum(r["first_error"] is None for r in rows),
             "generated_rollouts": stats.generated_rollouts,
             "cache_hits": stats.cache_hits,
             "generated_tokens": stats.generated_tokens,
@@ -262,13 +265,17 @@ def _refuse_policy_sampling(sampling: dict[str, Any], method: str) -> None:
         )
 
 
-def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Fraction of each problem's responses that are correct (all of a problem's responses share a shard)."""
+def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Fraction of each problem's decided responses that are correct (all of a problem's responses share
+    a shard); a response whose outcome is unknown counts on neither side, a problem with none decided
+    has no pass rate (None)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
-        counts[row["problem_id"]][0] += bool(row["is_correct"])
-        counts[row["problem_id"]][1] += 1
-    return {pid: c / n for pid, (c, n) in counts.items()}
+        c = counts[row["problem_id"]]
+        if row.get("is_correct") is not None:
+            c[0] += bool(row["is_correct"])
+            c[1] += 1
+    return {pid: (c / n if n else None) for pid, (c, n) in counts.items()}
 
 
 def _reject(path: str, row_number: int, row: dict[str, Any], field: str, reason: str) -> dict[str, Any]:
@@ -295,4 +302,10 @@ def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
         "rollouts per response": f"{cost.get('rollouts', 0) / responses:.1f}",
         "backend rounds": int(cost.get("rounds", 0)),
         "generated tokens": int(cost.get("generated_tokens", 0)),
+        # Unknown stays unknown, and is shown: continuations left out of every estimate (a backend
+        # failure, an answer the checker cannot judge), steps without a label (undecided, or after a
+        # first error), responses whose first error is unknown (null, never "no error").
+        "undecided rollouts": int(cost.get("undecided_rollouts", 0)),
+        "unlabeled steps": int(cost.get("unlabeled_steps", 0)),
+        "unknown first errors": int(cost.get("unknown_first_error", 0)),
     }
