@@ -60,12 +60,18 @@ class ScanDenoiseFilter:
         for c in candidates:
             if not c.keep:
                 continue
-            sc = confidence[c.problem_id]
+            sc = confidence.get(c.problem_id)
             c.extra["scan"] = {"self_confidence": sc, "tolerance": self.p.tolerance}
+            if sc is None:  # no response of the question has a decided outcome
+                c.drop("scan:confidence_unknown")
+                continue
             if sc < self.p.min_confidence:
                 c.drop("scan:low_confidence")
                 continue
             steps = len(c.row["steps"])
+            if c.row["is_correct"] is None:  # neither SCAN's correct nor its incorrect branch applies
+                c.drop("scan:outcome_undecided")
+                continue
             if c.row["is_correct"]:
                 c.labels_final, c.label_kind = [1.0] * steps, "soft"
                 c.keep_as("scan:correct")
@@ -86,9 +92,10 @@ class ScanDenoiseFilter:
             BalanceFilter(BalanceParams(seed=self.p.seed), prefix="scan").apply(candidates)
 
 
-def self_confidence(candidates: list[Candidate]) -> dict[str, float]:
+def self_confidence(candidates: list[Candidate]) -> dict[str, float | None]:
     """SC(q) per problem: the recorded ``self_confidence`` of the scan labels where present (the pass
-    rate over every response of the label stage's input), else the pass rate of the rows here."""
+    rate over every response of the label stage's input), else the pass rate of the rows here over
+    the responses whose outcome was decided (an undecided one is neither; None if none was decided)."""
     recorded: dict[str, float] = {}
     counts: dict[str, list[int]] = {}
     for c in candidates:
@@ -96,18 +103,31 @@ def self_confidence(candidates: list[Candidate]) -> dict[str, float]:
         if extra.get("self_confidence") is not None:
             recorded.setdefault(c.problem_id, float(extra["self_confidence"]))
         n = counts.setdefault(c.problem_id, [0, 0])
-        n[0] += bool(c.row["is_correct"])
-        n[1] += 1
-    return {pid: recorded.get(pid, ok / total) for pid, (ok, total) in counts.items()}
+        if c.row["is_correct"] is not None:
+            n[0] += bool(c.row["is_correct"])
+            n[1] += 1
+    return {pid: recorded.get(pid, ok / decided if decided else None) for pid, (ok, decided) in counts.items()}
 
 
 def soft_labels(values: list[float | None], t_e: int, sc: float, tolerance: int) -> list[float | None]:
-    """SCAN's tolerance labels for an incorrect response whose first zero estimate is step ``t_e``."""
+    """SCAN's tolerance labels for an incorrect response whose first zero estimate is step ``t_e``.
+
+    ``min(1, c_t / SC)`` for the ``tolerance`` steps before t_e (dataset/SCAN-*/process.py:62-66); at
+    SC = 0 (reachable only below SCAN's 0.75 confidence cut, process.py:35, where SCAN's code would
+    divide by zero) the formula's limit for c_t > 0 is 1, as the ``scan`` labeler gives. An
+    undecided c_t (None) leaves that step's label None; so does a c_t of 0 at SC = 0 (0/0)."""
     labels: list[float | None] = []
     for t in range(t_e):
         c_t = values[t] if t < len(values) else None
         if t >= t_e - tolerance:
-            labels.append(None if c_t is None else (min(1.0, c_t / sc) if sc > 0 else 0.0))
+            if c_t is None:
+                labels.append(None)
+            elif sc > 0:
+                labels.append(min(1.0, c_t / sc))
+            else:
+                labels.append(1.0 if c_t > 0 else None)
+        elif t < len(values) and values[t] is None:
+            labels.append(None)  # the scan decided nothing here: unknown, never 1
         else:
             labels.append(1.0)
     return labels + [0.0]

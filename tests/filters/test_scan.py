@@ -67,3 +67,40 @@ def test_self_confidence_falls_back_to_the_pass_rate_of_the_rows():
 def test_negative_tolerance_is_refused():
     with pytest.raises(ValueError, match="tolerance"):
         ScanDenoiseFilter(ScanDenoiseParams(tolerance=-1))
+
+
+def test_at_zero_confidence_the_filter_agrees_with_the_labeler():
+    # min(1, c_t / SC) with c_t > 0 and SC -> 0 is 1, as the scan labeler gives (labelers/scan.py _soft);
+    # SCAN's process.py never reaches SC = 0 (it keeps SC >= 0.75).
+    from prmlabel.engine.types import ResponseView
+    from prmlabel.labelers.scan import SCAN, SCANParams
+    from tests.labelers.driver import drive
+
+    assert soft_labels([0.5, 0.25, 0.0], 2, 0.0, 2) == [1.0, 1.0, 0.0]
+    view = ResponseView("p", "r", ("a\n\n", "b\n\n", "c"), False, problem_pass_rate=0.0)
+    table = {"a\n\n": [True, False], "a\n\nb\n\n": [False, False]}
+    labeler = SCAN(SCANParams(k=2, min_confidence=0.0))
+    labels, _, _ = drive(labeler.label(view), lambda prefix, k, offset: table[prefix])
+    assert labels.first_error == 1 and labels.values[:2] == [0.5, 0.0]
+    assert soft_labels(labels.values, 1, 0.0, 2) == labels.extra["soft"][:2] == [1.0, 0.0]
+    cands = candidates(_scan_row("zero", "p0", 1, values=[0.5, 0.0, None, None, None], sc=0.0))
+    ScanDenoiseFilter(ScanDenoiseParams(min_confidence=0.0, balance=False)).apply(cands)
+    assert cands[0].keep and cands[0].labels_final == [1.0, 0.0]
+
+
+def test_undecided_values_and_outcomes_stay_undecided():
+    # an undecided c_t is no label: None in the tolerance band and before it, never 0 or 1
+    assert soft_labels([0.5, None, 0.25, 0.0], 3, 0.5, 1) == [1.0, None, 0.5, 0.0]
+    assert soft_labels([0.5, None, 0.0], 2, 0.5, 2) == [1.0, None, 0.0]
+    undecided = row("u", "p", first_error=None)
+    undecided["is_correct"] = None
+    rows = [row("a", "p", first_error=-1), row("b", "p", first_error=1), undecided]
+    cands = candidates(*rows)
+    ScanDenoiseFilter(ScanDenoiseParams(min_confidence=0.5, balance=False)).apply(cands)
+    c = by_id(cands)
+    # SC = 1 correct of 2 decided outcomes (the undecided response is neither)
+    assert c["a"].extra["scan"]["self_confidence"] == 0.5
+    assert not c["u"].keep and c["u"].reason == "scan:outcome_undecided"
+    only_undecided = candidates(undecided)
+    ScanDenoiseFilter(ScanDenoiseParams(balance=False)).apply(only_undecided)
+    assert only_undecided[0].reason == "scan:confidence_unknown"
