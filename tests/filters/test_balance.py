@@ -1,6 +1,6 @@
 import random
 
-from prmlabel.filters.balance import BalanceFilter, BalanceParams
+from prmlabel.filters.balance import BalanceFilter, BalanceParams, response_class
 from prmlabel.filters.base import is_positive
 from tests.filters.rows import candidates, row
 
@@ -48,3 +48,22 @@ def test_soft_label_is_not_a_negative():
     assert is_positive(cands[0])
     cands[0].labels_final = [1.0, 0.25, 0.0]
     assert not is_positive(cands[0])
+
+
+def test_undecided_labels_are_neither_class():
+    # [1, None, 1]: no step decided wrong, one not decided -> neither positive nor negative
+    rows = _rows(3, 2) + [row("u", "q0", first_error=None), row("v", "q1", first_error=-1)]
+    cands = candidates(*rows)
+    cands[-1].labels_final = [1.0, None, 1.0, 1.0]
+    BalanceFilter(BalanceParams()).apply(cands)
+    c = {x.response_id: x for x in cands}
+    assert response_class(c["u"]) is None and response_class(c["v"]) is None
+    assert not c["u"].keep and c["u"].reason == "balance:undecided"
+    assert not c["v"].keep and c["v"].reason == "balance:undecided"
+    kept = [x for x in cands if x.keep]
+    # 3 positives, 2 negatives, 2 undecided: 2 + 2 kept, the undecided counted in every note
+    assert sorted(response_class(x) for x in kept) == ["negative"] * 2 + ["positive"] * 2
+    assert all(x.extra["balance"]["undecided"] == 2 for x in kept)
+    # a decided wrong step makes a negative even with undecided steps after it
+    neg = candidates(row("n", first_error=1))
+    assert neg[0].labels_final == [1.0, 0.0, None, None] and response_class(neg[0]) == "negative"
