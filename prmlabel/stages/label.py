@@ -205,6 +205,8 @@ class LabelStage:
             "undecided_rollouts": sum(j.cost.undecided_rollouts for j in jobs),
             "unlabeled_steps": sum(h is None for r in rows for h in r["hard"]),
             "unknown_first_error": sum(r["first_error"] is None for r in rows),
+            # verifier calls cut off by their time or memory limit (their steps are null, never right)
+            "verifier_timeouts": sum(job.result.extra.get("timeouts", 0) for job in jobs if job.result is not None),
             "generated_rollouts": stats.generated_rollouts,
             "cache_hits": stats.cache_hits,
             "generated_tokens": stats.generated_tokens,
@@ -308,4 +310,5 @@ def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
         "undecided rollouts": int(cost.get("undecided_rollouts", 0)),
         "unlabeled steps": int(cost.get("unlabeled_steps", 0)),
         "unknown first errors": int(cost.get("unknown_first_error", 0)),
+        "verifier timeouts": int(cost.get("verifier_timeouts", 0)),
     }
