@@ -3,11 +3,20 @@
 Each problem becomes one backend request for k = samples completions of an empty prefix; sample j
 of a problem draws with seed ``derive_seed(seed, problem_id) + j`` (vLLM's ``n > 1`` rule), so a
 shard's rows do not depend on batch size, shard count or which other problems ran beside it.
+
+Two options leave responses out before any labeling, each one to the rejects with its reason
+(problems in + responses left out = problems out + rejects):
+
+- ``require_answer``: SCAN drops a response that states no answer, i.e. contains none of "boxed",
+  "he answer is", "final answer is" (yyDing1/SCAN-PRM, src/eval_prm/main_datasyn.py:172-178).
+- ``select_paths``: GenPRM's balanced choice of paths per question (see
+  :mod:`prmlabel.filters.genprm_select`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from tqdm import tqdm
@@ -16,6 +25,7 @@ from prmlabel import __version__
 from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
 from prmlabel.config import compose_defaults, content_digest
+from prmlabel.filters.genprm_select import select_paths
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -23,6 +33,15 @@ from prmlabel.seeds import derive_seed
 from prmlabel.stages.runner import ShardOutput, StageInputs
 from prmlabel.steps import StepSplit, split_steps
 from prmlabel.synthetic.truth import gold_first_error_for
+
+# SCAN's test for "the response states an answer" (main_datasyn.py:172-176), substrings as written there.
+ANSWER_MARKERS = ("boxed", "he answer is", "final answer is")
+NO_ANSWER = "require_answer: the response states no answer (none of 'boxed', 'he answer is', 'final answer is')"
+
+
+def states_answer(text: str) -> bool:
+    return any(marker in text for marker in ANSWER_MARKERS)
+
 
 # The `fields` block of conf/generate.yaml as shipped: a user who changed none of it gets auto-detection.
 DEFAULT_FIELDS = {
@@ -97,6 +116,10 @@ class GenerateStage:
             stop=tuple(sampling.get("stop") or ()),
         )
         self._backend = LazyBackend(config["backend"])
+        self.require_answer = bool(config.get("require_answer"))
+        self.select_paths = int(config.get("select_paths") or 0)
+        if self.select_paths < 0:
+            raise ValueError(f"select_paths must be >= 0 (0 = off), got {self.select_paths}")
 
     @property
     def backend(self) -> Backend:
@@ -120,6 +143,8 @@ class GenerateStage:
         template = self.config["prompt"]["template"]
         system = self.config["prompt"].get("system")
         rows: list[dict[str, Any]] = []
+        rejects: list[dict[str, Any]] = []
+        correct = undecided = 0  # over every response drawn, including those left out
         cost = {
             "rollouts": 0,
             "prompt_tokens": 0,
@@ -145,17 +170,52 @@ class GenerateStage:
             provenance = self._provenance()
             for problem, request, result in zip(batch, requests, results, strict=True):
                 cost["backend_seconds"] += result.seconds
+                drawn = []
                 for j, completion in enumerate(result.completions):
-                    rows.append(self._row(problem, request, j, completion, provenance))
+                    drawn.append(self._row(problem, request, j, completion, provenance))
                     cost["rollouts"] += 1
                     cost["prompt_tokens"] += completion.prompt_tokens
                     cost["completion_tokens"] += completion.completion_tokens
+                correct += sum(1 for r in drawn if r["is_correct"] is True)
+                undecided += sum(1 for r in drawn if r["is_correct"] is None)
+                rows.extend(self._leave_out(drawn, rejects))
                 progress.update(1)
         cost["backend_seconds"] = round(cost["backend_seconds"], 3)
-        cost["correct"] = sum(1 for r in rows if r["is_correct"])
+        cost["correct"] = correct
+        cost["undecided"] = undecided
+        cost["left_out"] = len(rejects)
+        for reject in rejects:
+            key = f"left_out/{reject['reason'].split(' ')[0].rstrip(':')}"
+            cost[key] = cost.get(key, 0) + 1
         if items:  # the model behind the shard (name, file hash or revision, engine version) in its record
             cost["provenance"] = self._provenance()
-        return ShardOutput(rows=rows, rejects=[], rows_out=len(items), cost=cost)
+        return ShardOutput(rows=rows, rejects=rejects, rows_out=len(items), cost=cost, dropped=len(rejects))
+
+    def _leave_out(self, drawn: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One problem's responses minus those ``require_answer`` and ``select_paths`` leave out (to ``rejects``)."""
+        kept = drawn
+        if self.require_answer:
+            kept = []
+            for row in drawn:
+                if states_answer(row["response"]):
+                    kept.append(row)
+                else:
+                    rejects.append(self._reject(row, NO_ANSWER))
+        if self.select_paths and kept:
+            chosen, left_out = select_paths(kept, self.select_paths, int(self.config["seed"]))
+            rejects.extend(self._reject(r, left_out[r["response_id"]]) for r in kept if r["response_id"] in left_out)
+            kept = chosen
+        return kept
+
+    def _reject(self, row: dict[str, Any], reason: str) -> dict[str, Any]:
+        return {
+            "file": str(self.config["input"]),
+            "row": None,
+            "field": "response",
+            "reason": reason,
+            "problem_id": row["problem_id"],
+            "raw": json.dumps({"response_id": row["response_id"], "is_correct": row["is_correct"]}),
+        }
 
     def _provenance(self) -> dict[str, Any]:
         prov = dict(self.backend.provenance())
@@ -180,8 +240,13 @@ class GenerateStage:
         steps = split_steps(text, self.split)
         domain = problem.get("domain") or "math"
         check = check_answer(text, problem.get("reference_answer"), domain=domain)
-        # A truncated or failed completion never counts as correct (an anchor's bug).
-        is_correct = check.is_correct and completion.finish_reason == "stop"
+        # A truncated completion never counts as correct (an anchor's bug); a backend failure and an
+        # answer the checker cannot decide are unknown (null), never wrong.
+        is_correct: bool | None = check.is_correct
+        if completion.finish_reason == "error":
+            is_correct = None
+        elif completion.finish_reason != "stop":
+            is_correct = False
         return {
             **problem,
             "response_id": f"{problem['problem_id']}/r{j}",
@@ -208,11 +273,19 @@ class GenerateStage:
 def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
     cost = totals["cost"]
     rollouts = cost.get("rollouts", 0)
-    return {
-        "problems in": totals["rows_in"],
-        "problems rejected": totals["rows_rejected"],
+    decided = rollouts - cost.get("undecided", 0)
+    left_out = int(cost.get("left_out", 0))
+    out = {
+        "problems in": totals["rows_in"] - left_out,
+        "problems rejected": totals["rows_rejected"] - left_out,
         "responses": totals["rows_written"],
-        "accuracy": f"{cost.get('correct', 0) / rollouts:.3f}" if rollouts else "n/a",
+        "accuracy": f"{cost.get('correct', 0) / decided:.3f}" if decided else "n/a",
+        "undecided answers": int(cost.get("undecided", 0)),  # backend failure or an answer the checker cannot judge
         "prompt tokens": int(cost.get("prompt_tokens", 0)),
         "generated tokens": int(cost.get("completion_tokens", 0)),
     }
+    if left_out:  # responses left out before labeling, by rule (require_answer, select:hard, ...)
+        out["responses left out"] = left_out
+        for key in sorted(k for k in cost if k.startswith("left_out/")):
+            out[f"  {key[9:]}"] = int(cost[key])
+    return out

@@ -34,6 +34,9 @@ class ShardOutput:
     rejects: list[dict[str, Any]]
     rows_out: int  # input units that produced rows (problems, for generate)
     cost: dict[str, Any] = field(default_factory=dict)
+    # Rejects that are output units, not input ones (generate: responses left out by require_answer or
+    # select_paths); rows in counts them too, so rows in = rows out + rejected still holds.
+    dropped: int = 0
 
 
 class Stage(Protocol):
@@ -141,7 +144,7 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                         index,
                         table_from_rows(rows, stage.schema),
                         input_rejects + out.rejects,
-                        rows_in=len(items) + len(input_rejects),
+                        rows_in=len(items) + len(input_rejects) + out.dropped,
                         rows_out=out.rows_out,
                         seconds=time.perf_counter() - shard_started,
                         cost=out.cost,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -220,3 +221,69 @@ def test_folio_formal_preset_asks_for_formal_steps(prmlabel, tmp_path, data_dir)
     assert {r["reference_answer"] for r in rows} == {"True", "False", "Unknown"}
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert config["steps"]["split"] == "newline" and config["prompt"]["template"] == "{question}"
+
+
+def _records(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((folder / "_records").glob("*.json"))]
+
+
+def _rejects(folder: Path) -> list[dict]:
+    return pa.concat_tables([pq.read_table(p) for p in sorted((folder / "rejects").glob("*.parquet"))]).to_pylist()
+
+
+def test_require_answer_sends_responses_with_no_answer_to_rejects(prmlabel, tmp_path):
+    # abandon_rate: the simulated policy sometimes stops before stating an answer; max_tokens cuts others.
+    problems = _problems(prmlabel, tmp_path, count=30)
+    out, plain = tmp_path / "rollouts", tmp_path / "plain"
+    common = ("--samples", "4", "--num-shards", "2", "backend.options.abandon_rate=0.3", "sampling.max_tokens=60")
+    _gen(prmlabel, problems, plain, *common)
+    proc = _gen(prmlabel, problems, out, *common, "require_answer=true")
+    everything = _read(plain).to_pylist()
+    kept = _read(out).to_pylist()
+    markers = ("boxed", "he answer is", "final answer is")
+    silent = [r for r in everything if not any(m in r["response"] for m in markers)]
+    assert silent and len(kept) == len(everything) - len(silent)
+    ids = {r["response_id"] for r in everything} - {r["response_id"] for r in silent}
+    assert {r["response_id"] for r in kept} == ids
+    rejects = _rejects(out)
+    assert sorted(json.loads(r["raw"])["response_id"] for r in rejects) == sorted(r["response_id"] for r in silent)
+    assert all(r["field"] == "response" and r["reason"].startswith("require_answer:") for r in rejects)
+    records = _records(out)
+    # rows in = rows out + rejected: 30 problems + the responses left out = 30 + the rejects
+    assert sum(r["rows_in"] for r in records) == 30 + len(silent)
+    assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in records)
+    assert re.search(r"problems in +30\n", proc.stdout)
+    assert re.search(rf"responses left out +{len(silent)}\n", proc.stdout)
+
+
+def test_select_paths_keeps_genprm_balanced_paths(prmlabel, tmp_path):
+    problems = _problems(prmlabel, tmp_path, count=40)
+    out, plain = tmp_path / "rollouts", tmp_path / "plain"
+    common = ("--samples", "12", "backend.options.slip_rate=0.3")
+    _gen(prmlabel, problems, plain, *common)
+    _gen(prmlabel, problems, out, *common, "select_paths=4")
+    drawn: dict[str, list[dict]] = {}
+    for row in _read(plain).to_pylist():
+        drawn.setdefault(row["problem_id"], []).append(row)
+    kept: dict[str, list[dict]] = {}
+    for row in _read(out).to_pylist():
+        kept.setdefault(row["problem_id"], []).append(row)
+    reasons = {json.loads(r["raw"])["response_id"]: r["reason"] for r in _rejects(out)}
+    for pid, rows in drawn.items():
+        valid = lambda r: r["finish_reason"] == "stop" and len(r["steps"]) > 1  # noqa: E731
+        right = [r for r in rows if r["is_correct"] and valid(r)]
+        wrong = [r for r in rows if r["is_correct"] is False or not valid(r)]
+        chosen = kept.get(pid, [])
+        if not right or not wrong:  # GenPRM's "hard" / "easy" questions are not labeled
+            assert not chosen
+            assert {reasons[r["response_id"]] for r in rows} == {"select:hard" if not right else "select:easy"}
+            continue
+        good = sum(r["is_correct"] for r in chosen)
+        # 2 correct + 2 valid incorrect where there are enough; short of one, filled from the other
+        assert good == min(len(right), 2) or (len(chosen) == 4 and good > 2 and len(right) >= len(wrong))
+        assert len(chosen) == min(4, len(right) + len([r for r in wrong if valid(r)]))
+        assert all(valid(r) for r in chosen)
+        chosen_ids = {r["response_id"] for r in chosen}
+        assert all(r["response_id"] in reasons for r in rows if r["response_id"] not in chosen_ids)
+    assert any(kept.values()) and {"select:not_chosen"} <= set(reasons.values())
+    assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in _records(out))
