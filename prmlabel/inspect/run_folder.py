@@ -79,9 +79,9 @@ def connect(run: str | Path) -> tuple[duckdb.DuckDBPyConnection, list[StageFolde
     con = duckdb.connect(":memory:")
     for s in stages:
         if s.has_rows:
-            con.execute(
-                f"CREATE VIEW {quote(s.name)} AS SELECT * FROM read_parquet({sql_path(s.path / 'part-*.parquet')})"
-            )
+            # union_by_name: a folder resumed over shards written before a column was added still reads
+            parts = sql_path(s.path / "part-*.parquet")
+            con.execute(f"CREATE VIEW {quote(s.name)} AS SELECT * FROM read_parquet({parts}, union_by_name = true)")
         if any((s.path / "rejects").glob("*.parquet")):
             glob = sql_path(s.path / "rejects" / "*.parquet")
             con.execute(f"CREATE VIEW {quote(s.name + '_rejects')} AS SELECT * FROM read_parquet({glob})")
