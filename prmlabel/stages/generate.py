@@ -142,6 +142,8 @@ class GenerateStage:
         batch_size = int((self.config.get("runtime") or {}).get("batch_size") or 64)
         template = self.config["prompt"]["template"]
         system = self.config["prompt"].get("system")
+        # Step forcing (GenPRM §3.2.1): the answer starts with this text, which becomes part of the response.
+        prefill = self.config["prompt"].get("prefill") or ""
         rows: list[dict[str, Any]] = []
         rejects: list[dict[str, Any]] = []
         correct = undecided = 0  # over every response drawn, including those left out
@@ -157,7 +159,7 @@ class GenerateStage:
             requests = [
                 GenerationRequest(
                     question=template.replace("{question}", p["question"]),
-                    prefix="",
+                    prefix=prefill,
                     k=samples,
                     sampling=self.sampling,
                     seed=derive_seed(self.config["seed"], p["problem_id"]),
@@ -172,7 +174,7 @@ class GenerateStage:
                 cost["backend_seconds"] += result.seconds
                 drawn = []
                 for j, completion in enumerate(result.completions):
-                    drawn.append(self._row(problem, request, j, completion, provenance))
+                    drawn.append(self._row(problem, request, j, completion, provenance, prefill))
                     cost["rollouts"] += 1
                     cost["prompt_tokens"] += completion.prompt_tokens
                     cost["completion_tokens"] += completion.completion_tokens
@@ -235,8 +237,9 @@ class GenerateStage:
         j: int,
         completion: Any,
         provenance: dict[str, Any],
+        prefill: str = "",
     ) -> dict[str, Any]:
-        text = completion.text
+        text = prefill + completion.text
         steps = split_steps(text, self.split)
         domain = problem.get("domain") or "math"
         check = check_answer(text, problem.get("reference_answer"), domain=domain)

@@ -287,3 +287,15 @@ def test_select_paths_keeps_genprm_balanced_paths(prmlabel, tmp_path):
         assert all(r["response_id"] in reasons for r in rows if r["response_id"] not in chosen_ids)
     assert any(kept.values()) and {"select:not_chosen"} <= set(reasons.values())
     assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in _records(out))
+
+
+def test_prefill_starts_every_response_and_stays_in_it(prmlabel, tmp_path):
+    # GenPRM's step forcing: the answer is forced to start with "Step 1: ", which is part of the response.
+    problems = _problems(prmlabel, tmp_path, count=5)
+    out = tmp_path / "rollouts"
+    _gen(prmlabel, problems, out, "--samples", "2", "prompt.prefill='Step 1: '", "steps.split='regex:\\n(?=Step )'")
+    rows = _read(out).to_pylist()
+    assert len(rows) == 10
+    for row in rows:
+        assert row["response"].startswith("Step 1: ") and "".join(row["steps"]) == row["response"]
+        assert row["steps"][0].startswith("Step 1: ") and all(s.startswith("Step ") for s in row["steps"])
