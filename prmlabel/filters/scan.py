@@ -18,10 +18,10 @@ up to the first zero t_e).
    An incorrect response whose scan found no zero step is dropped (``drop_no_zero_step``; see below).
 4. Balance positives and negatives 1:1 by seeded random subsampling (``balance``).
 
-Deviation, recorded: SCAN's code rolls out the complete response too, whose continuation almost
-never states a new correct answer, so its c_last is ~0 and such responses keep t_e = last step. The
-``scan`` labeler gets the same t_e without rollouts and marks it ``no_zero_step``. By default we
-keep them as the code does; ``drop_no_zero_step=true`` applies the paper's text literally.
+Incorrect responses whose scan found no zero step: SCAN's code scans through the last step
+(``src/eval_prm/main_datasyn.py:96-97``) and its label script then drops a response with no zero
+estimate (``dataset/SCAN-Base/process.py:56-57``). The ``scan`` labeler marks such a response
+``no_zero_step``; ``drop_no_zero_step`` (default true) drops it here too.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from prmlabel.filters.base import Candidate
 class ScanDenoiseParams:
     tolerance: int = 2  # d (SCAN code: 2)
     min_confidence: float = 0.75  # keep questions with SC(q) >= this
-    drop_no_zero_step: bool = False  # True: the paper's text (drop incorrect responses whose scan found no zero)
+    drop_no_zero_step: bool = True  # SCAN's process.py:56-57: drop incorrect responses whose scan found no zero
     balance: bool = True  # 1:1 positives and negatives after denoising
     seed: int = 0
 
