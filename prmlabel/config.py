@@ -75,7 +75,12 @@ def fingerprint_view(config: dict[str, Any]) -> dict[str, Any]:
 
 def content_digest(path: str | Path) -> str | None:
     """sha256 of a data file's bytes, or of every file under a folder (names and bytes, in order);
-    None when the path does not exist (loading it reports that, with the next step to take)."""
+    None when the path does not exist (loading it reports that, with the next step to take).
+    A Hub dataset (``hf://owner/name``) is identified by the revision ``datasets`` resolves."""
+    if str(path).startswith("hf:/"):
+        from prmlabel.hub import revision_digest
+
+        return revision_digest(path)
     root = Path(path)
     if root.is_file():
         files = [root]

@@ -58,13 +58,18 @@ class RawRecord:
 
 
 def read_records(path: str | Path, split: str | None = None) -> Iterator[RawRecord]:
-    """Records of a file (``.jsonl``/``.ndjson``, ``.json``, ``.parquet``, ``.csv``, ``.arrow``) or folder.
+    """Records of a file (``.jsonl``/``.ndjson``, ``.json``, ``.parquet``, ``.csv``, ``.arrow``), folder,
+    or Hub dataset (``hf://owner/name``, see :mod:`prmlabel.hub`; ``split`` picks its split).
 
     A folder is either a Hugging Face ``datasets`` folder written by ``save_to_disk`` (a ``DatasetDict``
     folder needs ``split`` when it holds several splits) or a folder of data files, read in sorted
     order. The input is checked up front, so a missing or empty file raises here, not mid-run; an
     input that turns out to hold no records at all raises when the iterator is exhausted.
     """
+    if str(path).startswith("hf:/"):  # a dataset by its Hub name (prmlabel.hub)
+        from prmlabel.hub import read_hub_records
+
+        return read_hub_records(path, split)
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path (relative to {Path.cwd()})")
