@@ -82,7 +82,7 @@ class ScanDenoiseFilter:
                 # scan labels always name t_e for an incorrect response; other labels may not
                 c.drop("scan:no_error_step")
                 continue
-            if extra.get("no_zero_step") and self.p.drop_no_zero_step:
+            if self.p.drop_no_zero_step and extra.get("no_zero_step"):
                 c.drop("scan:no_zero_step")
                 continue
             c.labels_final = soft_labels(list(c.row["values"] or []), t_e, sc, self.p.tolerance)

@@ -26,6 +26,7 @@ from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
 from prmlabel.config import compose_defaults, content_digest
 from prmlabel.filters.genprm_select import select_paths
+from prmlabel.hub import with_preset
 from prmlabel.problems import PRESETS, FieldMap, load_problems
 from prmlabel.records import read_records
 from prmlabel.schema import ROLLOUTS
@@ -57,9 +58,9 @@ DEFAULT_FIELDS = {
 NATIVE_KEYS = {"problem_id", "question", "reference_answer"}
 
 
-def looks_native(path: str) -> bool:
+def looks_native(path: str, split: str | None = None) -> bool:
     """Is the first readable record in prmlabel's own problems format?"""
-    for record in read_records(path):
+    for record in read_records(path, split):
         if record.data is not None:
             return NATIVE_KEYS <= set(record.data)
     return False
@@ -75,7 +76,7 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
 def fieldmap_from_config(config: dict[str, Any]) -> tuple[FieldMap, str | None]:
     """The preset's field map; without one, prmlabel's own format if the file is in it, else ``fields``."""
     preset = config.get("preset")
-    if not preset and config.get("fields") == DEFAULT_FIELDS and looks_native(config["input"]):
+    if not preset and config.get("fields") == DEFAULT_FIELDS and looks_native(config["input"], config.get("split")):
         preset = "prmlabel"
     if preset:
         if preset not in PRESETS:
@@ -98,6 +99,7 @@ class GenerateStage:
     def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
         """Apply the preset's implied settings where the user left the shipped defaults; identify the
         problem file by its content (the fingerprint then ignores where it lies)."""
+        config = with_preset(config, "generate", DEFAULT_FIELDS)  # hf://openai/gsm8k -> gsm8k
         defaults = compose_defaults("generate")
         for (section, key), value in PRESET_DEFAULTS.get(config.get("preset") or "", {}).items():
             if config[section][key] == defaults[section][key]:
@@ -127,7 +129,7 @@ class GenerateStage:
 
     def load(self) -> StageInputs:
         fieldmap, preset = fieldmap_from_config(self.config)
-        loaded = load_problems(self.config["input"], fieldmap, source=preset)
+        loaded = load_problems(self.config["input"], fieldmap, source=preset, split=self.config.get("split"))
         return StageInputs(
             items=[(p["problem_id"], p) for p in loaded.problems],
             rejects=[(r.get("problem_id") or f"{r['file']}:{r['row']}", r) for r in loaded.rejects],
