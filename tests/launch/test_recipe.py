@@ -53,7 +53,7 @@ def test_overrides_compose_onto_the_recipe():
         }
     assert cfg["stages"]["generate"]["options"]["samples"] == 16
     assert cfg["stages"]["omegaprm"]["options"]["params"]["k"] == 16
-    assert cfg["stages"]["omegaprm"]["options"]["params"]["search_limit"] == 100  # the paper's, untouched
+    assert cfg["stages"]["omegaprm"]["options"]["params"]["mode"] == "binary"  # the recipe's, untouched
 
 
 @pytest.mark.parametrize(
