@@ -23,7 +23,7 @@ from prmlabel.verifiers.math_claims import (
     verify_step,
     verify_steps,
 )
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, TEST_DATA
 
 C, W, U = CORRECT, WRONG, UNVERIFIABLE
 
@@ -322,9 +322,8 @@ def test_values_are_shown_readably() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "processbench" / "gsm8k.json").exists(), reason="no ProcessBench data")
 def test_processbench_gsm8k_flags_no_step_before_the_human_first_error() -> None:
-    rows = json.loads((SHARED_DATA / "processbench" / "gsm8k.json").read_text())
+    rows = json.loads((TEST_DATA / "processbench" / "gsm8k-claims.json").read_text())
     early = flagged = 0
     for row in rows:
         verdicts = check_steps(row["steps"])
