@@ -1,88 +1,60 @@
-"""Final-answer extraction and mathematical equivalence.
+"""Final answers: extraction and a comparison with three outcomes (same, different, undecidable).
 
-Model and dataset text is data, never code: nothing here evaluates it. Parsing that could be slow or
-memory-hungry (math-verify's LaTeX grammar and its sympy comparison) runs in a limited worker process.
+The rules are written down, with examples, in docs/answers.md. Model and dataset text is data, never
+code: nothing here evaluates it (no ``eval``, ``sympify`` or sympy's ``parse_expr``, which math-verify's
+plain-expression target uses). Plain numbers are compared exactly in-process (``Fraction``); everything
+else is parsed by math-verify's LaTeX grammar (ANTLR) and compared by its ``verify``, inside a limited
+worker (``limits.default_pool()``) where a timeout, a crash or a parse failure is UNDECIDABLE.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
-from fractions import Fraction
+from enum import Enum
 
-_BOX_COMMANDS = ("\\boxed", "\\fbox")
+from prmlabel.answer_rules import (
+    as_number,
+    choice_letter,
+    clean,
+    decimal_comma,
+    final_boxes,
+    is_text_answer,
+    last_boxed,
+    numbers_match,
+    numeric_form,
+    ratio_parts,
+    text_key,
+    to_latex,
+    unreadable,
+)
 
-
-def _braced(text: str, start: int) -> str | None:
-    """Return the content of the balanced ``{...}`` group opening at ``text[start]``, or None if unclosed."""
-    depth = 0
-    for i in range(start, len(text)):
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1 : i]
-    return None
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces balanced), or ``\\boxed 5`` form.
-
-    The last box wins because models often box intermediate results before the final one.
-    """
-    if not text:
-        return None
-    best_pos = -1
-    for cmd in _BOX_COMMANDS:
-        pos = text.rfind(cmd)
-        while pos != -1:
-            after = pos + len(cmd)
-            # Skip e.g. "\boxedfoo" (a different macro name).
-            if after < len(text) and text[after].isalpha():
-                pos = text.rfind(cmd, 0, pos)
-                continue
-            break
-        if pos > best_pos:
-            best_pos = pos
-            best_cmd = cmd
-    if best_pos == -1:
-        return None
-    i = best_pos + len(best_cmd)
-    while i < len(text) and text[i] in " \t":
-        i += 1
-    if i < len(text) and text[i] == "{":
-        content = _braced(text, i)
-        if content is None:
-            return None
-        return content.strip()
-    if best_cmd == "\\boxed" and i > best_pos + len(best_cmd):
-        # "\boxed 5": the argument runs to the next whitespace or "$".
-        j = i
-        while j < len(text) and not text[j].isspace() and text[j] != "$":
-            j += 1
-        arg = text[i:j].strip()
-        return arg or None
-    return None
-
-
-# --------------------------------------------------------------------------------------------------------
-# Extraction
-# --------------------------------------------------------------------------------------------------------
+__all__ = [
+    "DOMAINS",
+    "AnswerCheck",
+    "Verdict",
+    "check_answer",
+    "compare_answers",
+    "extract_answer",
+    "is_equivalent",
+    "last_boxed",
+    "normalize_answer",
+]
 
 # math: mathematical equivalence; logic: True/False/Unknown; text: exact match after collapsing
 # whitespace and case (word sorting, multiple choice: math-verify would equate reorderings of a list).
 DOMAINS = ("math", "logic", "text")
 
-_GSM8K_RE = re.compile(r"####\s*([^\n]+)")
-_ANSWER_PHRASE_RE = re.compile(r"\bfinal\s+answer\s*(?:is\s*:?|:)|\bthe\s+answer\s+is\s*:?", re.IGNORECASE)
-# A sentence ends at a period followed by whitespace or the end (not a decimal point).
-_SENTENCE_END_RE = re.compile(r"\.(?=\s|$)")
-_NUMBER_RE = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\d])")
-_LOGIC_WORD_RE = re.compile(r"\b(true|false|unknown|uncertain)\b", re.IGNORECASE)
-_LOGIC_CANON = {"true": "True", "false": "False", "unknown": "Unknown", "uncertain": "Unknown"}
+MATH_VERIFY_TIMEOUT = 10.0  # seconds per worker call (the worker is killed after it)
+LOCATE_TAIL_CHARS = 4000  # the untagged fallback reads the end of a response, where answers are
+
+
+class Verdict(str, Enum):
+    """How a predicted answer relates to the reference."""
+
+    SAME = "same"
+    DIFFERENT = "different"
+    UNDECIDABLE = "undecidable"  # no reference, a parse failure, a timeout: neither right nor wrong
 
 
 def _check_domain(domain: str) -> None:
@@ -90,42 +62,75 @@ def _check_domain(domain: str) -> None:
         raise ValueError(f"unknown answer domain {domain!r}; valid domains: {', '.join(DOMAINS)}")
 
 
+# --------------------------------------------------------------------------------------------------------
+# Extraction
+# --------------------------------------------------------------------------------------------------------
+
+_GSM8K_RE = re.compile(r"####\s*([^\n]+)")
+_ANSWER_PHRASE_RE = re.compile(r"\bfinal\s+answer\s*(?:is\s*:?|:)|\bthe\s+answer\s+is\s*:?", re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"\.(?=\s|$)")  # a period before whitespace or the end (not a decimal point)
+_INLINE_MATH_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_LOGIC_WORD_RE = re.compile(r"\b(true|false|unknown|uncertain)\b", re.IGNORECASE)
+_LOGIC_CANON = {"true": "True", "false": "False", "unknown": "Unknown", "uncertain": "Unknown"}
+_TEXT_ANSWER_RE = re.compile(r"(?:final\s+answer(?:\s+is)?|answer\s+is)\s*[:\-]?\s*(.+)", re.IGNORECASE)
+
+
 def _clean_phrase_answer(ans: str) -> str:
-    """Tidy a free-text answer: surrounding spaces, ``$`` and trailing sentence punctuation."""
-    ans = ans.strip()
+    """Tidy a free-text answer: surrounding spaces, ``$``, markdown bold and trailing sentence punctuation."""
     prev = None
     while ans != prev:
         prev = ans
-        ans = ans.strip().strip("$").strip()
-        ans = ans.rstrip(".").rstrip()
-        ans = ans.strip("*").strip()  # markdown bold around the answer
+        ans = ans.strip().strip("$").strip().rstrip(".").rstrip().strip("*").strip()
     return ans
 
 
-def _extract_math(text: str, strict: bool = False) -> str | None:
-    boxed = last_boxed(text)
+def _tagged_math_answer(text: str) -> str | None:
+    """An answer the response marks: its last box (with the boxes joined to it), GSM8K ``#### X``. A box
+    followed by a "the (final) answer is" statement is an intermediate result (math-verify: rightmost wins)."""
+    box_at = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if box_at != -1 and _ANSWER_PHRASE_RE.search(text, box_at):
+        return None
+    boxed = final_boxes(text)
     if boxed:
         return boxed
     gsm = _GSM8K_RE.findall(text)
-    if gsm:
-        ans = _clean_phrase_answer(gsm[-1])
-        if ans:
-            return ans
+    if gsm and (ans := _clean_phrase_answer(gsm[-1])):
+        return ans
+    return None
+
+
+def _phrase_math_answer(text: str) -> str | None:
+    """What follows the last "the (final) answer is": its math span, else the rest of the sentence."""
     phrase_ends = [m.end() for m in _ANSWER_PHRASE_RE.finditer(text)]
     if phrase_ends:
-        rest = text[phrase_ends[-1] :].split("\n", 1)[0]
-        ans = _clean_phrase_answer(_SENTENCE_END_RE.split(rest, maxsplit=1)[0])
-        inner = last_boxed(ans)
-        if inner:
-            return inner
-        if ans:
-            return ans
-    if strict:
-        return None
-    numbers = _NUMBER_RE.findall(text)
-    if numbers:
-        return numbers[-1]
+        rest = text[phrase_ends[-1] :].lstrip()
+        env = _INLINE_MATH_RE.match(rest)
+        if env:  # "The answer is $\frac{3}{4}$." -> the whole math span, periods included
+            return next(g for g in env.groups() if g is not None).strip() or None
+        rest = rest.split("\n", 1)[0]
+        return _clean_phrase_answer(_SENTENCE_END_RE.split(rest, maxsplit=1)[0]) or None
     return None
+
+
+def _extract_math(text: str, strict: bool) -> tuple[str | None, bool]:
+    """``(answer, decided)``: ``decided`` is False only when the locating worker failed (timeout)."""
+    tagged = _tagged_math_answer(text)
+    if tagged is not None:
+        return tagged, True
+    box_at = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if box_at != -1:  # a box, then "the answer is ...": read what follows the box
+        text = text[box_at:].split("}", 1)[-1]
+    if strict:
+        return _phrase_math_answer(text), True
+    from prmlabel.answer_mv import locate_answer
+    from prmlabel.limits import default_pool
+
+    # "\$324" is currency, never a math delimiter: math-verify would not see the number after it.
+    tail = text[-LOCATE_TAIL_CHARS:].replace("\\$", " ")
+    result = default_pool().call(locate_answer, tail, timeout=MATH_VERIFY_TIMEOUT)
+    if not result.ok:
+        return None, False
+    return result.value or _phrase_math_answer(text), True
 
 
 def _extract_logic(text: str) -> str | None:
@@ -140,29 +145,7 @@ def _extract_logic(text: str) -> str | None:
         if m and text[phrase_ends[-1] : m.start()].count("\n") == 0:
             return _LOGIC_CANON[m.group(1).lower()]
     words = _LOGIC_WORD_RE.findall(text)
-    if words:
-        return _LOGIC_CANON[words[-1].lower()]
-    return None
-
-
-def extract_answer(text: str, domain: str = "math", strict: bool = False) -> str | None:
-    """The final answer a response commits to, or None when it states none.
-
-    Math order: last ``\\boxed``; GSM8K ``#### X``; last "The (final) answer is X" / "Final answer: X";
-    last number (skipped when ``strict``: only an explicit answer counts). Logic: True / False /
-    Unknown (Uncertain is read as Unknown) in a box, after "answer is", else the last such word.
-    """
-    _check_domain(domain)
-    if not text or not text.strip():
-        return None
-    if domain == "logic":
-        return _extract_logic(text)
-    if domain == "text":
-        return _extract_text(text)
-    return _extract_math(text, strict)
-
-
-_TEXT_ANSWER_RE = re.compile(r"(?:final\s+answer(?:\s+is)?|answer\s+is)\s*[:\-]?\s*(.+)", re.IGNORECASE)
+    return _LOGIC_CANON[words[-1].lower()] if words else None
 
 
 def _extract_text(text: str) -> str | None:
@@ -178,195 +161,148 @@ def _extract_text(text: str) -> str | None:
     return lines[-1] if lines else None
 
 
-def _normalize_text(s: str) -> str:
-    return " ".join(s.split()).casefold().rstrip(".")
+def extract_answer(text: str, domain: str = "math", strict: bool = False) -> str | None:
+    """The final answer a response commits to, or None when it states none.
+
+    Math: the last ``\\boxed{}``; GSM8K ``#### X``; the last "The (final) answer is X". Unless ``strict``
+    (only an explicit answer counts), then math-verify's own untagged targets in its priority order
+    ("answer: ..." then the rightmost LaTeX span or number), located in a limited worker; None also when
+    that worker fails (``check_answer`` reports that case as UNDECIDABLE). Logic: True / False / Unknown
+    (Uncertain is Unknown) in a box, after "answer is", else the last such word.
+    """
+    _check_domain(domain)
+    if not text or not text.strip():
+        return None
+    if domain == "logic":
+        return _extract_logic(text)
+    if domain == "text":
+        return _extract_text(text)
+    return _extract_math(text, strict)[0]
 
 
 # --------------------------------------------------------------------------------------------------------
-# Normalisation
+# Comparison
 # --------------------------------------------------------------------------------------------------------
-
-_SPACING_RE = re.compile(r"\\[!,;:]|\\ |\\q?quad(?![A-Za-z])|\\displaystyle|\\(?:left|right)(?![A-Za-z])")
-_DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\\circ\b")
-_TEXT_RE = re.compile(r"\\(?:text|textbf|textrm|mbox|mathrm)\s*\{([^{}]*)\}")
-_ASSIGN_RE = re.compile(r"^\\?[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*")
-_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
-_PLAIN_NUMBER_RE = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
-# Each word must end in whitespace or the end of text, so the repetition splits one way only (no
-# catastrophic backtracking on long model text).
-_NUMBER_WITH_WORDS_RE = re.compile(rf"^({_PLAIN_NUMBER_RE}%?)\s*((?:[A-Za-z]+\.?(?:\s+|$))+)$")
-_UNIT_TEXT_RE = re.compile(r"\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][A-Za-z .\-^0-9]*\}\s*$")
-_TEXT_UNWRAP_ROUNDS = 8
-# Words after a number that change its value rather than name a unit.
-_VALUE_WORDS = {"million", "billion", "trillion", "thousand", "hundred", "pi", "i", "e", "sqrt", "or", "and"}
-
-
-def _strip_text_wrappers(s: str) -> str:
-    """Drop a trailing ``\\text{...}`` unit after a value (``5\\text{ cm}``); unwrap ``\\text{Evelyn}``."""
-    m = _UNIT_TEXT_RE.search(s)
-    if m:
-        head = s[: m.start()].rstrip()
-        if head and head[-1] in "0123456789}":
-            s = head
-    for _ in range(_TEXT_UNWRAP_ROUNDS):  # bounded: nesting deeper than this is not an answer
-        unwrapped = _TEXT_RE.sub(r"\1", s)
-        if unwrapped == s:
-            break
-        s = unwrapped
-    return s
 
 
 def normalize_answer(s: str | None) -> str:
-    """Canonical text of an answer for comparison: formatting that does not change the value is removed.
+    """Canonical text of an answer: :func:`prmlabel.answer_rules.clean`, then for a lone number the
+    number rules (``x =`` dropped, unit words dropped, thousands separators joined)."""
+    cleaned = clean(s)
+    numeric = numeric_form(cleaned)
+    return numeric if as_number(numeric) is not None else cleaned
 
-    Removes ``$``, ``\\boxed`` around the whole answer, ``\\text{}`` unit wrappers, ``\\left``/``\\right``
-    and spacing macros, degree signs, trailing periods, a leading ``x =`` (single assignment only),
-    thousands separators (only when the whole answer is such a number, so ``(1,2)`` stays a tuple) and
-    plain unit words after a number (``18 dollars``). ``\\dfrac``/``\\tfrac`` become ``\\frac``.
+
+def _reference_text(ref: str) -> str:
+    """A reference written with math delimiters (``$\\frac12$``, ``$1$ and $2$``) is read like an answer."""
+    if "\\boxed" in ref or "\\fbox" in ref:
+        return final_boxes(ref) or ref
+    if "$" not in ref.replace("\\$", "") and "\\(" not in ref and "\\[" not in ref:
+        return ref
+    explicit = _tagged_math_answer(ref) or _phrase_math_answer(ref)
+    if explicit is not None:
+        return explicit
+    spans = [next(g for g in m.groups() if g is not None) for m in _INLINE_MATH_RE.finditer(ref)]
+    return ", ".join(s.strip() for s in spans if s.strip()) or ref
+
+
+def _compare_logic(pred: str, ref: str) -> Verdict:
+    def canon(s: str) -> str:
+        s = normalize_answer(s).strip().strip("()[]*").strip().lower()
+        return "unknown" if s == "uncertain" else s
+
+    return Verdict.SAME if canon(pred) == canon(ref) else Verdict.DIFFERENT
+
+
+def _compare_math(pred: str, ref: str) -> Verdict:
+    p, r = clean(pred), clean(_reference_text(ref))
+    if not r:
+        return Verdict.UNDECIDABLE
+    if not p:
+        return Verdict.DIFFERENT
+    if unreadable(p) or unreadable(r):
+        return Verdict.UNDECIDABLE
+    ref_letter = choice_letter(r)
+    if ref_letter is not None:  # multiple choice: the letter decides
+        return Verdict.SAME if choice_letter(p) == ref_letter else Verdict.DIFFERENT
+    p_num, r_num = numeric_form(p), numeric_form(r)
+    pn, rn = as_number(p_num), as_number(r_num)
+    if pn is not None and rn is not None:
+        return Verdict.SAME if numbers_match(p_num, r_num, pn, rn) else Verdict.DIFFERENT
+    for a, b in ((decimal_comma(p), r_num), (p_num, decimal_comma(r))):  # "1,22": a list, or 1.22
+        an, bn = as_number(a or ""), as_number(b or "")
+        if a and b and an is not None and bn is not None and numbers_match(a, b, an, bn):
+            return Verdict.SAME
+    r_ratio = ratio_parts(r)
+    if r_ratio is not None:
+        return Verdict.SAME if ratio_parts(p) == r_ratio else Verdict.DIFFERENT
+    p_text, r_text = is_text_answer(p), is_text_answer(r)
+    if p_text and r_text:
+        return Verdict.SAME if text_key(p) == text_key(r) else Verdict.DIFFERENT
+    if (p_text and rn is not None) or (r_text and pn is not None):
+        return Verdict.DIFFERENT  # a word answer against a number
+    if p == r:
+        return Verdict.SAME
+    from prmlabel.answer_mv import mv_compare
+    from prmlabel.limits import default_pool
+
+    result = default_pool().call(mv_compare, to_latex(p), to_latex(r), timeout=MATH_VERIFY_TIMEOUT)
+    if not result.ok:
+        return Verdict.UNDECIDABLE
+    return Verdict(result.value)
+
+
+def compare_answers(pred: str | None, ref: str | None, domain: str = "math") -> Verdict:
+    """Whether ``pred`` (an extracted final answer) means the same as ``ref`` (a reference final answer).
+
+    No reference -> UNDECIDABLE; no prediction (the response states no answer) -> DIFFERENT. Never
+    substring matching. See docs/answers.md for every rule.
     """
-    if s is None:
-        return ""
-    s = s.strip()
-    boxed = last_boxed(s)
-    if boxed is not None and re.fullmatch(r"\$*\s*\\(?:boxed|fbox)\s*\{.*\}\s*\$*", s, re.DOTALL):
-        s = boxed
-    s = s.replace("\\$", "").replace("$", "")
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = s.replace("{,}", ",").replace("\\%", "%")
-    s = _SPACING_RE.sub(" ", s)
-    s = _DEGREE_RE.sub("", s)
-    s = _strip_text_wrappers(s)
-    s = re.sub(r"\s+", " ", s).strip()
-    s = s.rstrip(".").strip()
-    if s.count("=") == 1:
-        s = _ASSIGN_RE.sub("", s, count=1).strip()
-    m = _NUMBER_WITH_WORDS_RE.match(s)
-    if m and not (set(m.group(2).lower().replace(".", " ").split()) & _VALUE_WORDS):
-        s = m.group(1)
-    if _THOUSANDS_RE.match(s):
-        s = s.replace(",", "")
-    return s.rstrip(".").strip()
-
-
-# --------------------------------------------------------------------------------------------------------
-# Equivalence
-# --------------------------------------------------------------------------------------------------------
-
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
-_FAST_NUMBER_RE = re.compile(
-    rf"^(?:(?P<plain>{_NUM})|(?P<num>{_NUM})\s*/\s*(?P<den>{_NUM})"
-    rf"|(?P<sign>[-+]?)\s*\\frac\s*\{{\s*(?P<fnum>{_NUM})\s*\}}\s*\{{\s*(?P<fden>{_NUM})\s*\}})"
-    r"\s*(?P<pct>%)?$"
-)
-# Reals beyond this many characters go to the limited worker instead (int() caps digits anyway).
-_FAST_MAX_CHARS = 200
-MATH_VERIFY_TIMEOUT = 5.0
-
-
-def _as_number(s: str) -> tuple[Fraction, bool] | None:
-    """Exact value of a plain number (int, decimal, ``a/b``, ``\\frac{a}{b}``, optional ``%``) and a
-    flag for whether it carried a percent sign; None when ``s`` is not such a number."""
-    if len(s) > _FAST_MAX_CHARS:
-        return None
-    m = _FAST_NUMBER_RE.match(s)
-    if not m:
-        return None
-    try:
-        if m.group("plain") is not None:
-            value = Fraction(m.group("plain"))
-        elif m.group("num") is not None:
-            value = Fraction(m.group("num")) / Fraction(m.group("den"))
-        else:
-            value = Fraction(m.group("fnum")) / Fraction(m.group("fden"))
-            if m.group("sign") == "-":
-                value = -value
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value, m.group("pct") is not None
-
-
-def _numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool]) -> bool:
-    """Exact comparison; a percent on one side only matches either reading of it.
-
-    Decision: ``50%`` equals both ``50`` and ``0.5``. References and models disagree on whether the
-    percent sign belongs to the answer ("what percent ... ?" -> 50 vs 50%), and a "0.5" for "50%" is the
-    same quantity; the two readings differ by a factor of 100, so accepting both rarely accepts a wrong value.
-    """
-    (va, pa), (vb, pb) = a, b
-    if pa == pb:
-        return va == vb
-    pct_value, other = (va, vb) if pa else (vb, va)
-    return other in (pct_value, pct_value / 100)
-
-
-def _math_verify_worker(gold: str, pred: str) -> bool:
-    """Runs in a limited worker: LaTeX-only parsing (ANTLR grammar, no ``parse_expr``) then ``verify``.
-
-    math-verify's own signal-based timeouts stay on: the worker runs this in its main thread, and a
-    graceful timeout keeps the worker (and its imported sympy) alive; the pool's kill is the backstop.
-    """
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    # Timeouts on hostile input are expected outcomes here (they read as "not equivalent"), not warnings.
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    config = [LatexExtractionConfig()]
-    gold_parsed = parse(f"${gold}$", extraction_config=config, fallback_mode="no_fallback", parsing_timeout=2)
-    if not gold_parsed:
-        return False
-    pred_parsed = parse(f"${pred}$", extraction_config=config, fallback_mode="no_fallback", parsing_timeout=2)
-    if not pred_parsed:
-        return False
-    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=2))
-
-
-def _normalize_logic(s: str) -> str:
-    s = normalize_answer(s).strip().strip("()[]*").strip().lower()
-    return "unknown" if s == "uncertain" else s
+    _check_domain(domain)
+    if ref is None or not ref.strip():
+        return Verdict.UNDECIDABLE
+    if pred is None or not pred.strip():
+        return Verdict.DIFFERENT
+    if domain == "logic":
+        return _compare_logic(pred, ref)
+    if domain == "text":
+        key = text_key(pred).rstrip(".")
+        return Verdict.SAME if key and key == text_key(ref).rstrip(".") else Verdict.DIFFERENT
+    return _compare_math(pred, ref)
 
 
 def is_equivalent(pred: str | None, ref: str | None, domain: str = "math") -> bool:
-    """Whether the predicted final answer means the same as the reference. Never substring matching.
-
-    Plain numbers are compared exactly in-process (``Fraction``); anything else that is not textually
-    identical after normalisation goes to math-verify inside ``limits.default_pool()``, where a timeout,
-    memory blow-up or error counts as not equivalent.
-    """
-    _check_domain(domain)
-    if pred is None or ref is None or not pred.strip() or not ref.strip():
-        return False
-    if domain == "logic":
-        p, r = _normalize_logic(pred), _normalize_logic(ref)
-        return bool(p) and p == r
-    if domain == "text":
-        p, r = _normalize_text(pred), _normalize_text(ref)
-        return bool(p) and p == r
-    p, r = normalize_answer(pred), normalize_answer(ref)
-    if not p or not r:
-        return False
-    np_, nr = _as_number(p), _as_number(r)
-    if np_ is not None and nr is not None:
-        return _numbers_equal(np_, nr)
-    if p == r:
-        return True
-    from prmlabel.limits import default_pool
-
-    result = default_pool().call(_math_verify_worker, r, p, timeout=MATH_VERIFY_TIMEOUT)
-    return bool(result.ok and result.value is True)
+    """True iff :func:`compare_answers` says SAME (kept for callers that need a bool)."""
+    return compare_answers(pred, ref, domain) == Verdict.SAME
 
 
 @dataclass(frozen=True)
 class AnswerCheck:
-    """The answer a response ends on and whether it matches the reference."""
+    """The answer a response ends on and how it relates to the reference."""
 
     final_answer: str | None
-    is_correct: bool
+    verdict: Verdict
+
+    @property
+    def is_correct(self) -> bool | None:
+        """True / False, or None when the checker could not decide."""
+        if self.verdict == Verdict.UNDECIDABLE:
+            return None
+        return self.verdict == Verdict.SAME
 
 
 def check_answer(response: str, reference: str | None, domain: str = "math") -> AnswerCheck:
     """Extract the final answer of ``response`` and compare it with ``reference`` (a final answer, not a
     full solution: run ``extract_answer`` on solutions first)."""
     _check_domain(domain)
+    if reference is None or not reference.strip():
+        return AnswerCheck(extract_answer(response, domain) if response else None, Verdict.UNDECIDABLE)
     if not response or not response.strip():
-        return AnswerCheck(None, False)
-    final = extract_answer(response, domain)
-    return AnswerCheck(final, is_equivalent(final, reference, domain))
+        return AnswerCheck(None, Verdict.DIFFERENT)
+    if domain != "math":
+        final = extract_answer(response, domain)
+        return AnswerCheck(final, compare_answers(final, reference, domain))
+    final, decided = _extract_math(response, strict=False)
+    if not decided:
+        return AnswerCheck(None, Verdict.UNDECIDABLE)
+    return AnswerCheck(final, compare_answers(final, reference, domain))
