@@ -77,6 +77,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 @app.command(
     epilog=examples(
         "prmlabel generate -i problems.jsonl -o runs/r1/rollouts --backend synthetic --samples 8 --num-shards 4",
+        "prmlabel generate -i hf://openai/gsm8k --split test -o runs/gsm/rollouts --backend llamacpp",
         "prmlabel generate -i gsm8k/test.jsonl --preset gsm8k -o runs/gsm/rollouts --backend llamacpp",
         "prmlabel generate -i p.jsonl -o out --temperature 1.0 --top-p 1.0 --max-tokens 2048",
         "prmlabel generate -i p.jsonl -o out --backend openai --base-url http://localhost:8000/v1 "
@@ -88,7 +89,16 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 def generate(
     overrides: Overrides = None,
     input: Annotated[
-        Path | None, typer.Option("--input", "-i", help="Problems: JSONL, JSON, Parquet, CSV or a HF datasets folder.")
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Problems: JSONL, JSON, Parquet, CSV, a HF datasets folder, or a Hub dataset hf://OWNER/NAME "
+            "(read with `datasets`; HF_HUB_OFFLINE=1 reads the local cache; the name picks the preset).",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="The split of an hf:// dataset or a DatasetDict folder, e.g. test.")
     ] = None,
     output: Output = None,
     preset: Annotated[
@@ -141,6 +151,7 @@ def generate(
         no_progress,
         {
             "input": input,
+            "split": split,
             "output": output,
             "preset": preset,
             "domain": domain,
@@ -166,6 +177,7 @@ def generate(
 @app.command(
     name="import",
     epilog=examples(
+        "prmlabel import -i hf://Qwen/ProcessBench --split gsm8k -o runs/pb/rollouts",
         "prmlabel import -i processbench/gsm8k.json --preset processbench -o runs/pb/rollouts",
         "prmlabel import -i bigbench_mistake/word_sorting.jsonl --preset bigbench_mistake -o runs/bbm/rollouts",
         "prmlabel import -i mine.jsonl -o runs/mine/rollouts fields.question=prompt fields.label=first_wrong",
@@ -173,7 +185,18 @@ def generate(
 )
 def import_(
     overrides: Overrides = None,
-    input: Annotated[Path | None, typer.Option("--input", "-i", help="File of step-by-step responses.")] = None,
+    input: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Step-by-step responses: a file or folder, or a Hub dataset hf://OWNER/NAME (the name picks the "
+            "preset).",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="The split of an hf:// dataset or a DatasetDict folder, e.g. gsm8k.")
+    ] = None,
     output: Output = None,
     preset: Annotated[
         str | None, typer.Option(help="processbench, bigbench_mistake, prm800k or math_shepherd.")
@@ -196,7 +219,14 @@ def import_(
         show_config,
         overwrite,
         no_progress,
-        {"input": input, "output": output, "preset": preset, "num_shards": num_shards, "shard": shard},
+        {
+            "input": input,
+            "split": split,
+            "output": output,
+            "preset": preset,
+            "num_shards": num_shards,
+            "shard": shard,
+        },
     )
 
 

@@ -121,6 +121,9 @@ def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if a.get(identity) != b.get(identity) and (old.get(path_key) or new.get(path_key)):
             # Say which input changed, not only that its hash did.
             a[path_key], b[path_key] = old.get(path_key, "<unset>"), new.get(path_key, "<unset>")
+            if a[path_key] == b[path_key]:  # the same name holds other data now: name it beside its digest
+                label = f"{identity} of {a[path_key]}"
+                a[label], b[label] = a.pop(identity, "<unset>"), b.pop(identity, "<unset>")
     lines = []
     for key in sorted(set(a) | set(b)):
         if a.get(key, "<unset>") != b.get(key, "<unset>"):

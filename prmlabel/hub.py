@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from prmlabel.records import _BATCH_ROWS, InputError, RawRecord, _batches_to_records
+from prmlabel.records import _BATCH_ROWS, InputError, RawRecord, _jsonable
 
 HUB_PREFIX = "hf://"
 # `-i` typed as a Path collapses "hf://" to "hf:/"; both spell the same name.
@@ -215,5 +215,15 @@ def read_hub_records(path: str | Path, split: str | None = None) -> Iterator[Raw
     dataset, chosen = _dataset(ref, split)
     if len(dataset) == 0:
         raise InputError(f"{ref.label(chosen)}: holds no records; check the split")
-    batches = dataset.with_format("arrow").iter(batch_size=_BATCH_ROWS)
-    return _batches_to_records(ref.label(chosen), batches)
+    return _rows(ref.label(chosen), dataset)
+
+
+def _rows(file: str, dataset: Any) -> Iterator[RawRecord]:
+    """Rows as ``datasets`` gives them to Python: its features decoded (a ``Json`` column, which
+    ``datasets`` makes of nested JSON whose shape varies from row to row, becomes the objects again)."""
+    row = 0
+    for batch in dataset.iter(batch_size=_BATCH_ROWS):
+        names = list(batch)
+        for values in zip(*(batch[name] for name in names), strict=True):
+            row += 1
+            yield RawRecord(file, row, _jsonable(dict(zip(names, values, strict=True))))

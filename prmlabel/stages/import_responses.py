@@ -11,7 +11,8 @@ from typing import Any
 from tqdm import tqdm
 
 from prmlabel import __version__
-from prmlabel.config import content_digest
+from prmlabel.config import compose_defaults, content_digest
+from prmlabel.hub import with_preset
 from prmlabel.importers import ResponseFieldMap, load_responses
 from prmlabel.schema import ROLLOUTS
 from prmlabel.stages.runner import ShardOutput, StageInputs
@@ -23,7 +24,9 @@ class ImportStage:
 
     @staticmethod
     def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
-        """Identify the response file by its content (the fingerprint then ignores where it lies)."""
+        """Pick the preset a Hub name implies (hf://Qwen/ProcessBench -> processbench) where none was
+        chosen; identify the response file by its content (the fingerprint then ignores where it lies)."""
+        config = with_preset(config, "import", compose_defaults("import")["fields"])
         return {**config, "input_fingerprint": content_digest(config["input"])}
 
     def __init__(self, config: dict[str, Any], fingerprint: str):
@@ -36,7 +39,7 @@ class ImportStage:
         if not preset:
             fields = dict(self.config.get("fields") or {})
             fieldmap = ResponseFieldMap(**fields, domain=self.config.get("domain") or "math")
-        loaded = load_responses(self.config["input"], preset, fieldmap)
+        loaded = load_responses(self.config["input"], preset, fieldmap, split=self.config.get("split"))
         return StageInputs(
             items=[(row["problem_id"], row) for row in loaded.rows],
             rejects=[(r.get("problem_id") or f"{r['file']}:{r['row']}", r) for r in loaded.rejects],
