@@ -219,3 +219,20 @@ def test_bad_arguments_raise() -> None:
         ResponseFieldMap(label_kind="soft")
     with pytest.raises(ValueError, match="step split"):
         ResponseFieldMap(split="paragraphs")
+
+
+def test_hub_names_give_the_responses_of_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PRM800K by its Hub name (tasksource/PRM800K: the raw records) reads as the local file does."""
+    from prmlabel.hub import presets_for
+    from tests.hub_cache import add_hub_dataset, offline_hf_home
+
+    home = offline_hf_home(tmp_path, monkeypatch)
+    path = _data("prm800k/samples_prm800k.openr.jsonl")
+    add_hub_dataset(home, "tasksource/PRM800K", {"test": path})
+    preset = presets_for("hf://tasksource/PRM800K")[1]
+    hub = _check(load_responses("hf://tasksource/PRM800K", preset, split="test"))
+    local = _check(load_responses(path, preset))
+    keys = ("problem_id", "question", "reference_answer", "steps", "gold_first_error", "is_correct")
+    assert preset == "prm800k" and len(hub.rows) == len(local.rows) > 0
+    assert [[r[k] for k in keys] for r in hub.rows] == [[r[k] for k in keys] for r in local.rows]
+    assert [r["reason"] for r in hub.rejects] == [r["reason"] for r in local.rejects]

@@ -196,3 +196,39 @@ def test_prontoqa_and_proofwriter() -> None:
     assert len(load.problems) == 40 and {p["reference_answer"] for p in load.problems} == {"True", "False"}
     load = _check(load_problems(_data("logic/ProofWriter_dev.json"), PRESETS["proofwriter"]))
     assert {p["reference_answer"] for p in load.problems} == {"True", "False", "Unknown"}
+
+
+# ------------------------------------------------------------------------------------------------------
+# The same data sets by their Hub names (hf://), from a datasets cache in tmp_path, offline
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.hub_cache import offline_hf_home
+
+    return offline_hf_home(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("repo", "config", "split", "path", "preset"),
+    [
+        ("openai/gsm8k", "main", "test", "gsm8k/test.jsonl", "gsm8k"),
+        ("HuggingFaceH4/MATH-500", None, "test", "math500/test.jsonl", "math500"),
+        ("Qwen/ProcessBench", None, "gsm8k", "processbench/gsm8k.json", "processbench"),
+        ("yale-nlp/FOLIO", None, "validation", "folio/folio-validation.jsonl", "folio"),
+    ],
+)
+def test_hub_names_give_the_problems_of_the_files(
+    hf_home: Path, repo: str, config: str | None, split: str, path: str, preset: str
+) -> None:
+    from prmlabel.hub import presets_for
+    from tests.hub_cache import add_hub_dataset
+
+    add_hub_dataset(hf_home, repo, {split: _data(path)}, config=config)
+    assert presets_for(f"hf://{repo}")[0] == preset
+    hub = _check(load_problems(f"hf://{repo}", PRESETS[preset], split=split))
+    local = _check(load_problems(_data(path), PRESETS[preset]))
+    keys = ("problem_id", "question", "reference_answer", "domain", "source")
+    assert [[p[k] for k in keys] for p in hub.problems] == [[p[k] for k in keys] for p in local.problems]
+    assert len(hub.problems) == 40 and not hub.rejects

@@ -299,3 +299,62 @@ def test_prefill_starts_every_response_and_stays_in_it(prmlabel, tmp_path):
     for row in rows:
         assert row["response"].startswith("Step 1: ") and "".join(row["steps"]) == row["response"]
         assert row["steps"][0].startswith("Step 1: ") and all(s.startswith("Step ") for s in row["steps"])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Problems by their Hub name (hf://), from a datasets cache in tmp_path with HF_HUB_OFFLINE=1
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hf_home(tmp_path, monkeypatch):
+    from tests.hub_cache import offline_hf_home
+
+    return offline_hf_home(tmp_path, monkeypatch)
+
+
+def _gsm8k_rows(data_dir: Path, n: int) -> list[dict]:
+    return [json.loads(line) for line in (data_dir / "gsm8k" / "test.jsonl").read_text().splitlines()[:n]]
+
+
+def test_generate_reads_a_hub_dataset_by_name(prmlabel, tmp_path, data_dir, hf_home):
+    from tests.hub_cache import add_hub_dataset
+
+    rows = _gsm8k_rows(data_dir, 8)
+    rows[3] = {**rows[3], "answer": "no final answer line"}  # rejected, with the Hub name as its file
+    add_hub_dataset(hf_home, "openai/gsm8k", {"test": rows, "train": rows[:2]}, config="main")
+    out = tmp_path / "gsm"
+    proc = _gen(prmlabel, "hf://openai/gsm8k", out, "--split", "test", "--samples", "1")
+    assert "problems in        8" in proc.stdout and "problems rejected  1" in proc.stdout
+    got = _read(out).to_pylist()
+    assert len(got) == 7 and {r["source"] for r in got} == {"gsm8k"}  # the name picked the gsm8k preset
+    assert got[0]["reference_answer"] == "18" or "18" in {r["reference_answer"] for r in got}  # Janet's ducks
+    (reject,) = pq.read_table(out / "rejects").to_pylist()
+    assert reject["file"] == "hf://openai/gsm8k (config main, split test)" and reject["row"] == 4
+    assert reject["field"] == "answer" and "####" in reject["reason"]
+    config = (out / "config.yaml").read_text()
+    assert "preset: gsm8k" in config and "split: test" in config and "input_fingerprint: hf:" in config
+
+
+def test_resume_refuses_a_changed_hub_dataset(prmlabel, tmp_path, data_dir, hf_home):
+    from tests.hub_cache import add_hub_dataset
+
+    rows = _gsm8k_rows(data_dir, 5)
+    add_hub_dataset(hf_home, "openai/gsm8k", {"test": rows}, config="main", revision="a" * 40)
+    out = tmp_path / "gsm"
+    _gen(prmlabel, "hf://openai/gsm8k", out, "--samples", "1")  # one split: no --split needed
+    before = _shard_bytes(out)
+    again = _gen(prmlabel, "hf://openai/gsm8k", out, "--samples", "1")
+    assert "0 run, 1 already done" in again.stdout and _shard_bytes(out) == before
+    add_hub_dataset(hf_home, "openai/gsm8k", {"test": rows[:4]}, config="main", revision="b" * 40)
+    refused = _gen(prmlabel, "hf://openai/gsm8k", out, "--samples", "1", check=False)
+    assert refused.returncode == 2
+    assert "input_fingerprint" in refused.stderr and "hf://openai/gsm8k" in refused.stderr
+    assert _shard_bytes(out) == before
+
+
+def test_a_hub_dataset_missing_from_the_cache_is_a_clear_error(prmlabel, tmp_path, hf_home):
+    proc = _gen(prmlabel, "hf://HuggingFaceH4/MATH-500", tmp_path / "o", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "error: hf://HuggingFaceH4/MATH-500" in proc.stderr and "HF_HUB_OFFLINE=0" in proc.stderr
+    assert not (tmp_path / "o" / "part-00000.parquet").exists()

@@ -74,3 +74,35 @@ def test_own_file_with_field_mapping(prmlabel, tmp_path):
     assert [r["gold_first_error"] for r in got] == [0, -1]
     rejects = pq.read_table(out / "rejects" / "part-00000.parquet").to_pylist()
     assert rejects[0]["row"] == 3 and "prompt" in rejects[0]["reason"]
+
+
+@pytest.fixture
+def hf_home(tmp_path, monkeypatch):
+    from tests.hub_cache import offline_hf_home
+
+    return offline_hf_home(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("name", "split", "path", "rows"),
+    [
+        ("Qwen/ProcessBench", "gsm8k", "processbench/gsm8k.json", 40),
+        ("someone/BIG-Bench-Mistake", "word_sorting", "bigbench_mistake/word_sorting.jsonl", 40),
+        ("peiyi9979/Math-Shepherd", "train", "math_shepherd/samples_math-shepherd.openr.jsonl", 7),
+    ],
+)
+def test_import_reads_a_hub_dataset_by_name(prmlabel, tmp_path, data_dir, hf_home, name, split, path, rows):
+    """The Hub name picks the preset; the rows equal those of the same file read locally."""
+    from tests.hub_cache import add_hub_dataset
+
+    add_hub_dataset(hf_home, name, {split: data_dir / path, "other": data_dir / path})
+    out = tmp_path / "hub"
+    prmlabel(["import", "-i", f"hf://{name}", "--split", split, "-o", str(out), "--no-progress"])
+    config = (out / "config.yaml").read_text()
+    preset = next(line.split(": ")[1] for line in config.splitlines() if line.startswith("preset:"))
+    local = tmp_path / "local"
+    prmlabel(["import", "-i", str(data_dir / path), "--preset", preset, "-o", str(local), "--no-progress"])
+    hub_rows, local_rows = _read(out), _read(local)
+    assert len(hub_rows) == rows and any(r["gold_first_error"] is not None for r in hub_rows)
+    keys = ("problem_id", "question", "steps", "gold_first_error", "is_correct", "final_answer")
+    assert [[r[k] for k in keys] for r in hub_rows] == [[r[k] for k in keys] for r in local_rows]
