@@ -49,8 +49,8 @@ def math_verify_default(gold: str, pred: str) -> Verdict:
         return Verdict.DIFFERENT
 
 
-def run_table(name: str, show: bool) -> dict:
-    rows = load(name)
+def run_table(name: str, show: bool, shared: Path | None = None) -> dict:
+    rows = processbench_rows(shared) if name == "processbench" and shared else load(name)
     ours_ok = mv_ok = undecidable = both = 0
     diffs: list[str] = []
     start = time.monotonic()
@@ -81,17 +81,47 @@ def run_table(name: str, show: bool) -> dict:
     }
 
 
+def processbench_rows(shared: Path) -> list[dict]:
+    """Every ProcessBench gsm8k row, and every math row whose problem is in MATH-500, with the reference
+    answer of the same question (GSM8K's ``####``, MATH-500's ``answer``) and the human label."""
+
+    def jsonl(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    gsm = {r["question"].strip(): r["answer"].split("####")[-1].strip() for r in jsonl(shared / "gsm8k/test.jsonl")}
+    math = {r["problem"].strip(): r["answer"] for r in jsonl(shared / "math500/test.jsonl")}
+    rows = []
+    for split, golds in (("gsm8k", gsm), ("math", math)):
+        for p in json.loads((shared / "processbench" / f"{split}.json").read_text(encoding="utf-8")):
+            if p["problem"].strip() in golds:
+                rows.append(
+                    {
+                        "gold": golds[p["problem"].strip()],
+                        "pred": "\n\n".join(p["steps"]),
+                        "expected": "same" if p["final_answer_correct"] else "different",
+                        "kind": "response",
+                    }
+                )
+    return rows
+
+
 def main(argv: list[str]) -> None:
+    """``[TABLE ...] [--list] [--shared DIR]``: DIR (e.g. ../shared/data) adds ProcessBench's human labels."""
     logging.disable(logging.CRITICAL)
     show = "--list" in argv
+    shared = Path(argv[argv.index("--shared") + 1]) if "--shared" in argv else None
+    if shared is not None:
+        argv = [a for a in argv if a not in ("--shared", str(shared))]
     tables = [a for a in argv if not a.startswith("--")] or ["mathverify_cases.jsonl", "cases.jsonl"]
-    print("| table | rows | prmlabel agrees | math-verify default agrees | prmlabel = math-verify | undecidable |")
-    print("|---|---|---|---|---|---|")
+    if shared is not None:
+        tables.append("processbench")
+    print("| table | rows | prmlabel agrees | math-verify default agrees | prmlabel = math-verify | undecidable | s |")
+    print("|---|---|---|---|---|---|---|")
     for name in tables:
-        r = run_table(name, show)
+        r = run_table(name, show, shared)
         print(
             f"| {r['table']} | {r['rows']} | {r['prmlabel agrees']} | {r['math-verify agrees']} "
-            f"| {r['prmlabel == math-verify']} | {r['prmlabel undecidable']} |"
+            f"| {r['prmlabel == math-verify']} | {r['prmlabel undecidable']} | {r['seconds']} |"
         )
         for line in r["diffs"]:
             print(line)
