@@ -128,3 +128,21 @@ def test_the_digest_is_the_revision(hf_home: Path) -> None:
     hub._builder.cache_clear()
     assert content_digest("hf://openai/gsm8k") != first  # a newer commit of the dataset
     assert len(list(read_records("hf://openai/gsm8k", "test"))) == 3
+
+
+def test_readme_hub_commands_run_as_written_from_a_cache(hf_home: Path, tmp_path: Path) -> None:
+    """The README's quick start for real data, from a Hub cache with no network (generate runs on the
+    simulator through a trailing override, which wins over --backend; everything before it as written)."""
+    from tests.conftest import REPO, run_prmlabel
+
+    lines = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("prmlabel ")]
+    commands = [line.split()[1:] for line in lines if "hf://" in line]
+    assert [c[0] for c in commands] == ["generate", "import"], commands
+    gsm8k = _gsm8k_rows(3)
+    add_hub_dataset(hf_home, "openai/gsm8k", {"test": gsm8k, "train": gsm8k[:1]}, config="main")
+    add_hub_dataset(hf_home, "Qwen/ProcessBench", {s: DATA / "processbench" / "gsm8k.json" for s in ("gsm8k", "math")})
+    extra = {"generate": ["backend.name=synthetic", "samples=1"], "import": []}
+    stdout = {args[0]: run_prmlabel([*args, *extra[args[0]]], cwd=tmp_path).stdout for args in commands}
+    assert "problems in        3" in stdout["generate"] and "problems rejected  0" in stdout["generate"]
+    assert "responses in                    40" in stdout["import"]
+    assert "with a human first-error label  40" in stdout["import"]  # the processbench preset read `label`
