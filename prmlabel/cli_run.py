@@ -30,7 +30,10 @@ def run(
     ] = None,
     overrides: Overrides = None,
     input: Annotated[
-        Path | None, typer.Option("--input", "-i", help="Problems (or responses) for the first stage.")
+        str | None,
+        typer.Option(
+            "--input", "-i", help="Problems (or responses) for the first stage: a file, a folder, or hf://OWNER/NAME."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="The run folder: one subfolder per stage.")

@@ -146,3 +146,18 @@ def test_readme_hub_commands_run_as_written_from_a_cache(hf_home: Path, tmp_path
     assert "problems in        3" in stdout["generate"] and "problems rejected  0" in stdout["generate"]
     assert "responses in                    40" in stdout["import"]
     assert "with a human first-error label  40" in stdout["import"]  # the processbench preset read `label`
+
+
+def test_a_recipe_keeps_the_hub_name_as_its_input(hf_home: Path, tmp_path: Path) -> None:
+    """`prmlabel run RECIPE -i hf://...`: the name is not made a path; the first stage picks the preset."""
+    import yaml
+
+    from tests.conftest import run_prmlabel
+
+    add_hub_dataset(hf_home, "openai/gsm8k", {"test": _gsm8k_rows(2)}, config="main")
+    args = ["run", "demo", "-i", "hf://openai/gsm8k", "-o", str(tmp_path / "run"), "--show-config"]
+    plan = yaml.safe_load(run_prmlabel([*args, "backend=synthetic", "stages.generate.options.split=test"]).stdout)
+    generate = plan["stages"]["generate"]["config"]
+    assert plan["input"] == generate["input"] == "hf://openai/gsm8k"
+    assert generate["preset"] == "gsm8k" and generate["split"] == "test"
+    assert generate["input_fingerprint"] == content_digest("hf://openai/gsm8k")

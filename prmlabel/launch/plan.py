@@ -24,6 +24,7 @@ import yaml
 
 from prmlabel import __version__
 from prmlabel.config import ConfigError, compose_config, config_diff, fingerprint, flatten, to_container
+from prmlabel.hub import is_hub
 from prmlabel.launch.recipe import SOURCE_COMMANDS, compose_recipe, recipe_path
 from prmlabel.store import write_text_atomic
 
@@ -89,7 +90,8 @@ def build_plan(recipe: str, input_path: str | None, run_folder: Path, overrides:
             if command in SOURCE_COMMANDS:
                 if not input_path:
                     raise ConfigError(f"recipe {recipe!r} starts with `{command}`: pass its input with -i/--input")
-                options["input"] = str(Path(input_path).resolve())
+                # A Hub dataset name (hf://OWNER/NAME) is kept as given; a path is made absolute.
+                options["input"] = input_path if is_hub(input_path) else str(Path(input_path).resolve())
             options["output"] = name  # paths inside the run folder are relative: tasks run from it
 
             options["num_shards"] = num_shards
@@ -118,7 +120,7 @@ def build_plan(recipe: str, input_path: str | None, run_folder: Path, overrides:
         "recipe": cfg.get("name", recipe),
         "recipe_file": str(recipe_path(recipe).resolve()),
         "paper": cfg.get("paper"),
-        "input": str(Path(input_path).resolve()) if input_path else None,
+        "input": (input_path if is_hub(input_path) else str(Path(input_path).resolve())) if input_path else None,
         "overrides": list(overrides),
         "prmlabel_version": __version__,
         "code_fingerprint": code_fingerprint(hashes),
