@@ -57,6 +57,12 @@ def last_boxed(text: str) -> str | None:
     return _box_argument(text, best_pos, best_cmd)[0]
 
 
+def box_end(text: str, pos: int) -> int:
+    """The index just after the box command at ``pos`` and its argument."""
+    cmd = "\\boxed" if text.startswith("\\boxed", pos) else "\\fbox"
+    return _box_argument(text, pos, cmd)[1]
+
+
 def _box_argument(text: str, pos: int, cmd: str) -> tuple[str | None, int]:
     """The argument of the box command at ``pos`` and the index just after it."""
     i = pos + len(cmd)

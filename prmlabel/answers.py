@@ -15,6 +15,7 @@ from enum import Enum
 
 from prmlabel.answer_rules import (
     as_number,
+    box_end,
     choice_letter,
     clean,
     decimal_comma,
@@ -39,6 +40,7 @@ __all__ = [
     "is_equivalent",
     "last_boxed",
     "normalize_answer",
+    "try_extract_answer",
 ]
 
 # math: mathematical equivalence; logic: True/False/Unknown; text: exact match after collapsing
@@ -112,25 +114,34 @@ def _phrase_math_answer(text: str) -> str | None:
     return None
 
 
+def _mathy(answer: str | None) -> bool:
+    return answer is not None and any(c.isdigit() or c == "\\" for c in answer)
+
+
 def _extract_math(text: str, strict: bool) -> tuple[str | None, bool]:
     """``(answer, decided)``: ``decided`` is False only when the locating worker failed (timeout)."""
     tagged = _tagged_math_answer(text)
     if tagged is not None:
         return tagged, True
+    boxed, after_box = None, text
     box_at = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if box_at != -1:  # a box, then "the answer is ...": read what follows the box
-        text = text[box_at:].split("}", 1)[-1]
+    if box_at != -1:  # a box, then "the answer is ...": what follows the box wins if it states math
+        boxed = final_boxes(text)
+        after_box = text[box_end(text, box_at) :]
     if strict:
-        return _phrase_math_answer(text), True
+        phrase = _phrase_math_answer(after_box)
+        return (phrase if boxed is None or _mathy(phrase) else boxed), True
     from prmlabel.answer_mv import locate_answer
     from prmlabel.limits import default_pool
 
     # "\$324" is currency, never a math delimiter: math-verify would not see the number after it.
-    tail = text[-LOCATE_TAIL_CHARS:].replace("\\$", " ")
+    tail = after_box[-LOCATE_TAIL_CHARS:].replace("\\$", " ")
     result = default_pool().call(locate_answer, tail, timeout=MATH_VERIFY_TIMEOUT)
     if not result.ok:
         return None, False
-    return result.value or _phrase_math_answer(text), True
+    if result.value:
+        return result.value, True
+    return boxed or _phrase_math_answer(after_box), True
 
 
 def _extract_logic(text: str) -> str | None:
@@ -159,6 +170,17 @@ def _extract_text(text: str) -> str | None:
         if m:
             return m.group(1).strip().rstrip(".").strip() or None
     return lines[-1] if lines else None
+
+
+def try_extract_answer(text: str, domain: str = "math", strict: bool = False) -> tuple[str | None, bool]:
+    """:func:`extract_answer` with its status: ``(answer, True)``, or ``(None, False)`` when the worker that
+    locates an unmarked answer failed (a timeout): the answer is then unknown, not absent (UNDECIDABLE)."""
+    _check_domain(domain)
+    if not text or not text.strip():
+        return None, True
+    if domain != "math":
+        return extract_answer(text, domain, strict), True
+    return _extract_math(text, strict)
 
 
 def extract_answer(text: str, domain: str = "math", strict: bool = False) -> str | None:
@@ -302,7 +324,7 @@ def check_answer(response: str, reference: str | None, domain: str = "math") -> 
     if domain != "math":
         final = extract_answer(response, domain)
         return AnswerCheck(final, compare_answers(final, reference, domain))
-    final, decided = _extract_math(response, strict=False)
+    final, decided = try_extract_answer(response, domain)
     if not decided:
         return AnswerCheck(None, Verdict.UNDECIDABLE)
     return AnswerCheck(final, compare_answers(final, reference, domain))

@@ -19,6 +19,7 @@ from prmlabel.answers import (
     is_equivalent,
     last_boxed,
     normalize_answer,
+    try_extract_answer,
 )
 from prmlabel.limits import Limited
 from tests.conftest import TEST_DATA
@@ -120,6 +121,8 @@ def test_last_boxed(text: str, expected: str | None) -> None:
         (r"thus $\sqrt3$", r"\sqrt{3}"),
         (r"\boxed{1} and \boxed{2}", "1, 2"),  # boxes joined by "and" are one answer
         (r"we get \boxed{12}, so the final answer is 412.", "412"),  # a box, then a final statement
+        (r"we get \boxed{\frac{1}{2}}, so the final answer is 412.", "412"),
+        (r"The answer is \boxed{5}. I hope the answer is correct.", "5"),  # no mathematics after the box
         ("Therefore the cost is \\$324.", "324"),
         ("no numbers at all", None),
         ("", None),
@@ -231,6 +234,9 @@ def test_worker_failure_is_undecidable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert compare_answers("18", "18.0") is Verdict.SAME  # plain numbers never leave the process
     check = check_answer("so we get 3 + 4 = 7", "7")  # no stated answer: the locating worker is needed
     assert check == AnswerCheck(None, Verdict.UNDECIDABLE)
+    assert try_extract_answer("so we get 3 + 4 = 7") == (None, False)
+    assert try_extract_answer("so we get 3 + 4 = 7", strict=True) == (None, True)  # no worker needed
+    assert try_extract_answer(r"\boxed{7}") == ("7", True)
     assert check.is_correct is None
     assert check_answer(r"\boxed{7}", "7").is_correct is True
 
