@@ -166,8 +166,14 @@ _THOUSANDS_RE = re.compile(r"^([-+]?)([1-9]\d{0,2}(?:(?:,| )\d{3})+)(\.\d+)?(%?)
 # A plain word after a number names a unit ("12 apples", "5 dollars", "3 cm") unless it changes the value
 # or can be read as mathematics. A single letter is always a variable: "5x", "10 m", "2 a".
 _NUMBER_WORDS_RE = re.compile(
-    rf"^((?:[-+]?\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|{_NUM})%?)\s*((?:[A-Za-z][A-Za-z'’]+\.?(?:\s+|$))+)$"
+    rf"^((?:[-+]?\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|{_NUM})%?)(\s*)((?:[A-Za-z][A-Za-z'’]+\.?(?:\s+|$))+)$"
 )
+# Written against the number ("3cm", "5kg") a word is a unit only if it is one of these or is 4+ letters
+# long: "5xy" and "2ab" are products of variables.
+_SHORT_UNITS = {
+    "cm", "mm", "km", "kg", "mg", "ml", "ft", "in", "yd", "mi", "lb", "lbs", "oz", "hr", "hrs", "min", "mins",
+    "sec", "secs", "mph", "kmh", "cal", "usd", "eur", "pts", "cm2", "m2",
+}  # fmt: skip
 _MULTIPLIERS = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _MATH_WORDS = {
     "pi", "sqrt", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "mod", "or", "and", "to",
@@ -187,8 +193,10 @@ def drop_unit_words(s: str) -> str:
     m = _NUMBER_WORDS_RE.match(s)
     if not m:
         return s
-    words = [w.rstrip(".").lower() for w in m.group(2).split()]
+    words = [w.rstrip(".").lower() for w in m.group(3).split()]
     if any(w in _MATH_WORDS for w in words):
+        return s
+    if not m.group(2) and len(words[0]) < 4 and words[0] not in _SHORT_UNITS:
         return s
     number = m.group(1)
     if words[0] in _MULTIPLIERS and not number.endswith("%"):
