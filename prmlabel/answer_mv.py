@@ -1,6 +1,7 @@
 """math-verify, used safely: its target regexes and LaTeX grammar, never its plain-expression parser.
 
-These functions run inside a limited worker (``limits.default_pool()``), never in the caller's process:
+``locate_answer`` and ``mv_compare`` run inside a limited worker (``limits.default_pool()``), never in the
+caller's process (``to_latex`` only rewrites strings):
 the ANTLR grammar and sympy's simplification can be slow or memory-hungry on hostile text, and the
 worker is killed after its timeout. math-verify's ``ExprExtractionConfig`` parses what its regex found
 with sympy's ``parse_expr`` (``eval`` underneath); here a number it finds is read with ``Fraction`` and an
@@ -15,12 +16,69 @@ from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
+from prmlabel.answer_rules import join_thousands
+
 PARSE_TIMEOUT_S = 3  # math-verify's own signal timeouts, inside the worker's kill timeout
 VERIFY_TIMEOUT_S = 3
 
 
 class _Undecided(Exception):
     """math-verify could not read or compare the answers."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Plain text -> LaTeX (math-verify's grammar reads LaTeX; plain ``sqrt(3)`` or ``x**2`` is rewritten first)
+# --------------------------------------------------------------------------------------------------------
+
+_PLAIN_REWRITES = (
+    (re.compile(r"\*\*"), "^"),
+    (re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])"), r"\\pi "),
+    (re.compile(r"(?<![\\A-Za-z])(?:infinity|inf)(?![A-Za-z])|∞"), r"\\infty "),
+    (re.compile(r"×"), r"\\times "),
+    (re.compile(r"÷"), r"\\div "),
+    (re.compile(r"≤|<="), r"\\le "),
+    (re.compile(r"≥|>="), r"\\ge "),
+    (re.compile(r"≠|!="), r"\\ne "),
+    (re.compile(r"\s*(?:,\s*)?\b(?:and|or)\b\s*"), ", "),
+)
+_PLAIN_SQRT_RE = re.compile(r"(?<!\\)(?:sqrt|√)\s*")
+
+
+def _plain_sqrt(s: str) -> str:
+    """``sqrt(3)`` / ``√(3)`` -> ``\\sqrt{3}``, ``√3`` -> ``\\sqrt{3}`` (balanced parentheses only)."""
+    out, i = [], 0
+    for m in _PLAIN_SQRT_RE.finditer(s):
+        if m.start() < i:
+            continue
+        out.append(s[i : m.start()])
+        j = m.end()
+        if j < len(s) and s[j] == "(":
+            depth, k = 0, j
+            while k < len(s):
+                depth += {"(": 1, ")": -1}.get(s[k], 0)
+                if depth == 0:
+                    break
+                k += 1
+            if k == len(s):
+                return s
+            out.append("\\sqrt{" + s[j + 1 : k] + "}")
+            i = k + 1
+        else:
+            digits = re.match(r"\d+|[A-Za-z]", s[j:])
+            if not digits:
+                return s
+            out.append("\\sqrt{" + digits.group(0) + "}")
+            i = j + digits.end()
+    out.append(s[i:])
+    return "".join(out)
+
+
+def to_latex(s: str) -> str:
+    """Rewrite plain-text mathematics into the LaTeX that math-verify's grammar reads."""
+    s = _plain_sqrt(s)
+    for pattern, repl in _PLAIN_REWRITES:
+        s = pattern.sub(repl, s)
+    return join_thousands(s.strip())
 
 
 def _latex_config() -> Any:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from prmlabel.answer_mv import to_latex
 from prmlabel.answer_rules import (
     as_number,
     box_end,
@@ -26,7 +27,6 @@ from prmlabel.answer_rules import (
     numeric_form,
     ratio_parts,
     text_key,
-    to_latex,
     unreadable,
 )
 
