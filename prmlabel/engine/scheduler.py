@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prmlabel.answers import Verdict, compare_answers, extract_answer
+from prmlabel.answers import Verdict, compare_answers, extract_answer, try_extract_answer
 from prmlabel.backends import Backend, GenerationRequest, Sampling
 from prmlabel.engine.cache import RolloutCache, prefix_key
 from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
@@ -273,7 +273,11 @@ class Scheduler:
             return None
         if finish_reason != "stop" or not text.strip():
             return False
-        final = extract_answer(text, job.domain) or extract_answer(prefix + text, job.domain, strict=True)
+        final, decided = try_extract_answer(text, job.domain)
+        if not decided:  # the limited worker that locates an unmarked answer failed: unknown, not absent
+            return None
+        if final is None:
+            final = extract_answer(prefix + text, job.domain, strict=True)
         if final is None:
             return False
         memo = (final, job.reference, job.domain)
