@@ -56,7 +56,12 @@ def free_port() -> int:
 
 
 class LlamaServer:
-    """``python -m llama_cpp.server`` in a subprocess on a fixed port, which tests may stop and restart."""
+    """``python -m llama_cpp.server`` in a subprocess on a fixed port, which tests may stop and restart.
+
+    One thread, for prompts too (the server's default is one per core for prompts): on a 2-core machine
+    busy with anything else, two llama.cpp threads wait on each other and a 0.5 s request took 4 to 7 s
+    now and then, longer than the fault tests' 3 s client timeout (see test_llamacpp.py).
+    """
 
     def __init__(self, gguf: Path, port: int, log_path: Path) -> None:
         self.gguf = gguf
@@ -71,6 +76,7 @@ class LlamaServer:
     def start(self, wait: bool = True) -> None:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048"]
+        cmd += ["--n_threads", "1", "--n_threads_batch", "1"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if wait:

@@ -1,22 +1,27 @@
 """A small fault-injecting HTTP proxy in front of a real OpenAI-compatible server.
 
-Every POST (a completion request) takes the next action of ``plan`` (cycled), or ``outage`` once
-``pass_first`` POSTs went through; GETs (``/v1/models``) always pass. Actions:
+Every POST (a completion request) takes the next action of ``plan`` (cycled), or ``outage`` when
+``down_for(body)`` says the server is down for that request (the test picks requests by what they
+ask, e.g. one shard's problems, so a retried or slow request does not move the outage to others);
+GETs (``/v1/models``) always pass. Actions:
 
 * ``pass``      forward to the server and relay its answer
 * ``500``/``429`` answer that status without asking the server (429 with ``Retry-After: 0``)
 * ``drop``      close the connection without a reply (a crashed or restarted server)
-* ``truncate``  forward, then send the headers with the full Content-Length but half the body and close
+* ``truncate``  answer 200 with the full Content-Length of a completion but half its body, and close
+                (without asking the server, so the fault does not wait on the server's speed)
 * ``timeout``   read the request and say nothing for ``stall`` seconds (longer than the client's timeout)
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,7 +33,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")  # http://127.0.0.1:PORT (no /v1)
         self.plan = plan or ["pass"]
         self.stall = stall
-        self.pass_first: int | None = None  # after this many POSTs, every POST gets ``outage``
+        self.down_for: Callable[[bytes], bool] | None = None  # POSTs it is true for get ``outage``
         self.outage = "500"
         self.posts = 0
         self.injected: Counter[str] = Counter()
@@ -43,7 +48,7 @@ class FaultProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy._forward(self, body, proxy._next_action())
+                proxy._forward(self, body, proxy._next_action(body))
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -57,16 +62,16 @@ class FaultProxy:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def reset(self, plan: list[str], pass_first: int | None = None, outage: str = "500") -> None:
+    def reset(self, plan: list[str], down_for: Callable[[bytes], bool] | None = None, outage: str = "500") -> None:
         with self._lock:
-            self.plan, self.pass_first, self.outage, self.posts = plan, pass_first, outage, 0
+            self.plan, self.down_for, self.outage, self.posts = plan, down_for, outage, 0
             self.injected = Counter()
 
-    def _next_action(self) -> str:
+    def _next_action(self, body: bytes) -> str:
         with self._lock:
             n = self.posts
             self.posts += 1
-            if self.pass_first is not None and n >= self.pass_first:
+            if self.down_for is not None and self.down_for(body):
                 action = self.outage
             else:
                 action = self.plan[n % len(self.plan)]
@@ -94,6 +99,18 @@ class FaultProxy:
             handler.close_connection = True
             handler.connection.close()
             return
+        if action == "truncate":
+            choice = {"text": " 42", "index": 0, "finish_reason": "stop"}
+            payload = json.dumps({"object": "text_completion", "choices": [choice], "usage": {}}).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload[: len(payload) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            handler.connection.close()
+            return
         request = urllib.request.Request(
             self.upstream + handler.path,
             data=body or None,
@@ -109,12 +126,6 @@ class FaultProxy:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
-        if action == "truncate":
-            handler.wfile.write(payload[: len(payload) // 2])
-            handler.wfile.flush()
-            handler.close_connection = True
-            handler.connection.close()
-            return
         handler.wfile.write(payload)
 
     def close(self) -> None:
