@@ -69,7 +69,7 @@ def offline_hf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     import datasets.config
 
-    from prmlabel import hub
+    from prmlabel.inputs import hub
 
     home = tmp_path / "hf"
     (home / "datasets").mkdir(parents=True)

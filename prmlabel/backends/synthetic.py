@@ -10,7 +10,7 @@ whitespace-token counts as its cost. ``sampling.temperature`` and ``top_p`` are 
 simulator's randomness comes from its rates. ``max_tokens`` and ``stop`` are honoured as an engine
 would, because labelers rely on truncation and stop strings behaving like the real thing.
 
-A judge prompt (one rendered by :mod:`prmlabel.labelers.judge_prompts`, either template) is answered
+A judge prompt (one rendered by :mod:`prmlabel.text.judge_prompts`, either template) is answered
 by a SIMULATED judge instead (:class:`~prmlabel.synthetic.judge.SyntheticJudge`): it names the gold
 first error with probability ``judge_accuracy`` (default 0.8), deterministically per prompt and
 sample seed, and writes a critique in the format the prompt asks for (Qwen tags or ``\\boxed{}``), so
@@ -31,10 +31,10 @@ from typing import Any
 
 import prmlabel
 from prmlabel.backends.base import Completion, GenerationRequest, GenerationResult
-from prmlabel.labelers.judge_prompts import JudgePrompt, parse_judge_prompt
 from prmlabel.synthetic.judge import SyntheticJudge
 from prmlabel.synthetic.policy import SyntheticPolicy
 from prmlabel.synthetic.problems import SyntheticProblem, parse_question
+from prmlabel.text.judge_prompts import JudgePrompt, parse_judge_prompt
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prmlabel.answers import Verdict, compare_answers, extract_answer, try_extract_answer
 from prmlabel.backends import Backend, GenerationRequest, Sampling
 from prmlabel.engine.cache import RolloutCache, prefix_key
 from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
-from prmlabel.seeds import derive_seed
+from prmlabel.runtime.seeds import derive_seed
+from prmlabel.text.answers import Verdict, compare_answers, extract_answer, try_extract_answer
 
 # Part of every continuation's cache key: a cached sample's ``correct`` was decided by the answer
 # rules of its time, so changing the rules must not reuse old verdicts (bump on any rule change).

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from prmlabel.cli_common import UserError
 from prmlabel.evaluate.items import GoldItem
+from prmlabel.runtime.errors import UserError
 
 MR_GSM8K_STEP = "model_output_solution_first_error_step"
 

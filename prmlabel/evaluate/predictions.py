@@ -13,10 +13,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from prmlabel.cli_common import UserError
 from prmlabel.evaluate.gold import read_json_records
 from prmlabel.evaluate.items import PredItem
 from prmlabel.export.source import folder_kind, shard_files
+from prmlabel.runtime.errors import UserError
 
 PREDICTION_FIELDS = ("prediction", "first_error", "label")
 

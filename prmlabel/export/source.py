@@ -20,8 +20,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from prmlabel.contract.store import StoreError
 from prmlabel.export.value_kinds import RATIO, check_soft_labels_final, row_value_kind, soft_kind
-from prmlabel.store import StoreError
 
 # The stage that writes each kind of folder (manifest ``stage``) and the schema name in the shards.
 STAGE_KINDS = {"generate": "rollouts", "import": "rollouts", "label": "labels", "filter": "labeled"}

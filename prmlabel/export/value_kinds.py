@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from prmlabel.store import StoreError
+from prmlabel.contract.store import StoreError
 
 PROBABILITY = "probability"
 VERDICT = "verdict"

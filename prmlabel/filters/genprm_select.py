@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from prmlabel.seeds import derive_seed
+from prmlabel.runtime.seeds import derive_seed
 
 
 def is_valid_path(row: dict[str, Any]) -> bool:

@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
+from prmlabel.contract.store import StoreError
 from prmlabel.export.source import folder_kind
-from prmlabel.store import StoreError
 
 KIND_ORDER = {"problems": 0, "rollouts": 1, "labels": 2, "labeled": 3}
 

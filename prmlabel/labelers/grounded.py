@@ -12,7 +12,7 @@ Per response:
 
 1. tool verdicts v_t of the response's own steps: +1 correct, -1 wrong, 0 unverifiable.
 2. for every step t < M-1, ``k`` continuations of the prefix s_0..s_t (one round, as ``mc``). A
-   continuation is split into steps (:func:`prmlabel.steps.split_steps`) w_1..w_n, each verified by the
+   continuation is split into steps (:func:`prmlabel.text.steps.split_steps`) w_1..w_n, each verified by the
    tool; F = +1 if it reaches the reference, -1 if not; a continuation whose outcome is undecided
    (``Rollout.correct is None``) has no F and is left out (counted). The path's values are
    [v_t, w_1, ..., w_n]; "replace the last by F, drop it and the first" (mcts.py:125, 137-140) leaves
@@ -66,7 +66,7 @@ from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.labelers.base import first_error_of, params_dict
-from prmlabel.steps import split_steps
+from prmlabel.text.steps import split_steps
 from prmlabel.verifiers.math_claims import CORRECT, WRONG, StepVerdict, verify_steps
 
 RULES = ("grounded", "first_wrong")

@@ -3,7 +3,7 @@ arXiv 2501.07301, Section 3 and App. C; ProcessBench's critique format as an opt
 
 For each response the judge model gets ONE fresh prompt (not a continuation of the policy's
 answer): the problem and the steps as 0-based ``<paragraph_i>`` blocks (templates in
-:mod:`prmlabel.labelers.judge_prompts`). ``votes`` = N critiques are sampled and each is parsed for
+:mod:`prmlabel.text.judge_prompts`). ``votes`` = N critiques are sampled and each is parsed for
 an index (:func:`prmlabel.labelers.judge_parse.parse_verdict`; -1 = no error). Then:
 
     first_error = the index most critiques name (parsed ones only)
@@ -33,7 +33,7 @@ from prmlabel.backends.base import Sampling
 from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest, StepLabels
 from prmlabel.labelers.base import params_dict
 from prmlabel.labelers.judge_parse import Verdict, parse_verdict
-from prmlabel.labelers.judge_prompts import PROMPTS, render_prompt
+from prmlabel.text.judge_prompts import PROMPTS, render_prompt
 
 GREEDY = 0.0
 VOTING_TEMPERATURE = 0.7

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prmlabel.labelers.judge_prompts import ECHO_ENDS
+from prmlabel.text.judge_prompts import ECHO_ENDS
 
 MAX_SCAN_CHARS = 100_000
 _FIELD_CHARS = 300  # how much text after an opening tag a conclusion or index may use

@@ -31,7 +31,7 @@ mode "search": the full OmegaPRM search. Start: estimate the root (empty prefix)
 the response (as above; it counts as a searched rollout of the root: N(root) = 1, not a selection).
 Every estimated prefix becomes a state; the wrong rollouts of a state with 0 < MC < 1 join the pool.
 Then, up to ``search_limit`` times or until the pool is empty: pop the (s, r) with the largest
-Q + U, N(s) += 1, split r into steps as responses are split (``prmlabel.steps.split_steps``) and
+Q + U, N(s) += 1, split r into steps as responses are split (``prmlabel.text.steps.split_steps``) and
 binary-search them from s the same way (r is wrong, so its last step is known bad); the prefixes it
 estimates become states and their rollouts seed the pool. No backup up the tree, as in the paper.
 The response's labels are as in binary mode, with ``values`` filled from every state on its path.
@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 
 from prmlabel.engine.types import LabelProgram, ResponseView, Rollout, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.labelers.base import final_step_outcome, params_dict
-from prmlabel.steps import split_steps
+from prmlabel.text.steps import split_steps
 
 MODES = ("binary", "search")
 

@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from prmlabel import __version__
-from prmlabel.config import ConfigError, compose_config, config_diff, fingerprint, flatten, to_container
-from prmlabel.hub import is_hub
+from prmlabel.contract.config import ConfigError, compose_config, config_diff, fingerprint, flatten, to_container
+from prmlabel.contract.store import write_text_atomic
+from prmlabel.inputs.hub import is_hub
 from prmlabel.launch.recipe import SOURCE_COMMANDS, compose_recipe, recipe_path
-from prmlabel.store import write_text_atomic
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 PLAN_FILE = "run.yaml"

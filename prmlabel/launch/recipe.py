@@ -24,7 +24,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from prmlabel.config import ConfigError
+from prmlabel.contract.config import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_COMMANDS = ("generate", "import")  # stages that read the run's --input

@@ -23,10 +23,10 @@ from typing import Any
 import submitit
 import typer
 
+from prmlabel.contract.store import write_text_atomic
 from prmlabel.launch.local import task_command
 from prmlabel.launch.status import wait_with_progress
 from prmlabel.launch.task import TaskError
-from prmlabel.store import write_text_atomic
 
 JOBS_FILE = "_launch/slurm.json"
 ACTIVE_STATES = ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED")

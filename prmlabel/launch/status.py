@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from tqdm import tqdm
 
-from prmlabel.store import ShardStore
+from prmlabel.contract.store import ShardStore
 
 # Cost keys worth a column, in this order, when any stage reports them.
 COST_COLUMNS = ("rollouts", "generated_tokens", "kept", "dropped")

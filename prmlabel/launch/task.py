@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from prmlabel.config import fingerprint
+from prmlabel.contract.config import fingerprint
+from prmlabel.contract.store import ShardStore, StoreError
 from prmlabel.launch.plan import changed_code, read_plan, stage_class
 from prmlabel.stages.runner import RunSummary, run_stage
-from prmlabel.store import ShardStore, StoreError
 
 
 class TaskError(StoreError):

@@ -21,11 +21,11 @@ from types import ModuleType
 from typing import Any
 
 from prmlabel import __version__
+from prmlabel.contract.store import StoreError
 from prmlabel.export import hf
 from prmlabel.export.source import ExportRow, read_rows
 from prmlabel.export.split import validation_problems
 from prmlabel.export.writer import FILE_SUFFIXES, write_records, write_text
-from prmlabel.store import StoreError
 
 FORMATS: dict[str, str] = {
     "trl": "prmlabel.export.trl",

@@ -23,12 +23,12 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from prmlabel.contract.schema import LABEL_FIELDS, LABELED, LABELED_FIELDS
+from prmlabel.contract.store import StoreError
 from prmlabel.filters import Candidate, filter_class, load_filter, params_class, parse_chain
 from prmlabel.filters.base import initial_labels
-from prmlabel.schema import LABEL_FIELDS, LABELED, LABELED_FIELDS
 from prmlabel.stages.label import read_input_manifest
 from prmlabel.stages.runner import ShardOutput, StageInputs
-from prmlabel.store import StoreError
 
 LABEL_COLUMNS = [f.name for f in LABEL_FIELDS]
 DECISION_COLUMNS = [f.name for f in LABELED_FIELDS[len(LABEL_FIELDS) :]]

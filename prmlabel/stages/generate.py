@@ -22,18 +22,19 @@ from typing import Any
 from tqdm import tqdm
 
 from prmlabel import __version__
-from prmlabel.answers import check_answer
 from prmlabel.backends import Backend, GenerationRequest, LazyBackend, Sampling
-from prmlabel.config import compose_defaults, content_digest
+from prmlabel.contract.config import compose_defaults
+from prmlabel.contract.schema import ROLLOUTS
 from prmlabel.filters.genprm_select import select_paths
-from prmlabel.hub import with_preset
-from prmlabel.problems import PRESETS, FieldMap, load_problems
-from prmlabel.records import read_records
-from prmlabel.schema import ROLLOUTS
-from prmlabel.seeds import derive_seed
+from prmlabel.inputs.hub import with_preset
+from prmlabel.inputs.identity import content_digest
+from prmlabel.inputs.problems import PRESETS, FieldMap, load_problems
+from prmlabel.inputs.records import read_records
+from prmlabel.runtime.seeds import derive_seed
 from prmlabel.stages.runner import ShardOutput, StageInputs
-from prmlabel.steps import StepSplit, split_steps
 from prmlabel.synthetic.truth import gold_first_error_for
+from prmlabel.text.answers import check_answer
+from prmlabel.text.steps import StepSplit, split_steps
 
 # SCAN's test for "the response states an answer" (main_datasyn.py:172-176), substrings as written there.
 ANSWER_MARKERS = ("boxed", "he answer is", "final answer is")

@@ -11,10 +11,11 @@ from typing import Any
 from tqdm import tqdm
 
 from prmlabel import __version__
-from prmlabel.config import compose_defaults, content_digest
-from prmlabel.hub import with_preset
-from prmlabel.importers import ResponseFieldMap, load_responses
-from prmlabel.schema import ROLLOUTS
+from prmlabel.contract.config import compose_defaults
+from prmlabel.contract.schema import ROLLOUTS
+from prmlabel.inputs.hub import with_preset
+from prmlabel.inputs.identity import content_digest
+from prmlabel.inputs.importers import ResponseFieldMap, load_responses
 from prmlabel.stages.runner import ShardOutput, StageInputs
 
 

@@ -18,13 +18,13 @@ from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.backends import Backend, LazyBackend, Sampling
+from prmlabel.contract.schema import LABELS, ROLLOUTS
+from prmlabel.contract.store import ShardStore, StoreError, part_name, shard_of
 from prmlabel.engine.cache import PersistentRolloutCache, RolloutCache
 from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import load_labeler
-from prmlabel.schema import LABELS, ROLLOUTS
 from prmlabel.stages.runner import ShardOutput, StageInputs
-from prmlabel.store import ShardStore, StoreError, part_name, shard_of
 
 DEFAULT_PROMPT = {
     "system": None,
@@ -255,7 +255,7 @@ class LabelStage:
 
 def _refuse_policy_sampling(sampling: dict[str, Any], method: str) -> None:
     """The stage's ``sampling.*`` keys are the policy's; a method with its own sampling must not ignore them."""
-    from prmlabel.config import compose_defaults
+    from prmlabel.contract.config import compose_defaults
 
     shipped = compose_defaults("label")["sampling"]
     changed = sorted(key for key in shipped if sampling.get(key) != shipped[key])

@@ -14,9 +14,9 @@ from typing import Any, Protocol, cast, runtime_checkable
 import pyarrow as pa
 from tqdm import tqdm
 
-from prmlabel.config import fingerprint
-from prmlabel.schema import table_from_rows
-from prmlabel.store import ShardRecord, ShardStore, StoreError, parse_shard_spec, shard_of
+from prmlabel.contract.config import fingerprint
+from prmlabel.contract.schema import table_from_rows
+from prmlabel.contract.store import ShardRecord, ShardStore, StoreError, parse_shard_spec, shard_of
 
 
 @dataclass

@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prmlabel.answers import last_boxed
 from prmlabel.synthetic.problems import SyntheticProblem, apply_op, as_problem
+from prmlabel.text.answers import last_boxed
 
 STEP_SEPARATOR = "\n\n"
 
@@ -84,7 +84,7 @@ def parse_step(text: str) -> ParsedStep | None:
 def split_solution(text: str) -> list[str]:
     """Split a response at ``"\\n\\n"`` runs, each step keeping the separator that follows it, so
     ``"".join(split_solution(t)) == t`` (the rollout contract). The general, configurable splitter is
-    :mod:`prmlabel.steps`; this one only knows the simulator's own format."""
+    :mod:`prmlabel.text.steps`; this one only knows the simulator's own format."""
     return [piece for piece in _SPLIT_RE.findall(text) if piece]
 
 

@@ -29,7 +29,7 @@ What counts as a claim: two adjacent elements of an ``=`` chain that both parse 
   and the step does not assign a number to one of the letters; then ``expand(lhs - rhs) == 0``.
   Otherwise ``(x+1)^2 = 2x + 5`` is an equation to solve, not a claimed identity.
 
-Every check runs in a worker process under a time and memory limit (:mod:`prmlabel.limits`); all the steps
+Every check runs in a worker process under a time and memory limit (:mod:`prmlabel.runtime.limits`); all the steps
 of a call go in one round trip. :func:`check_step` is the same check in-process, for tests.
 """
 
@@ -364,7 +364,7 @@ def verify_steps(steps: list[str], timeout: float = DEFAULT_TIMEOUT, pool: Any =
     verdicts intact. If the worker is killed anyway (time, memory, crash), each step is retried alone
     within a second ``timeout``, so one hostile step cannot take its neighbours' verdicts with it.
     """
-    from prmlabel.limits import default_pool
+    from prmlabel.runtime.limits import default_pool
 
     steps = list(steps)
     if not steps:

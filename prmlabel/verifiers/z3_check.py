@@ -9,7 +9,7 @@ even if that step was wrong, so one error is charged to the step that made it, n
 Safety: formulas are model output, so they are parsed by our own parser (:mod:`fol_parser`) and turned
 into z3 terms by explicit API calls here; no text reaches ``eval`` or an SMT-LIB reader. The functions
 meant for a worker process (:func:`check_steps`, :func:`gold_label`) do all parsing and solving inside it;
-:func:`check_response` runs them in a :class:`prmlabel.limits.LimitedPool` (one call per response) under
+:func:`check_response` runs them in a :class:`prmlabel.runtime.limits.LimitedPool` (one call per response) under
 a wall-clock and memory limit, and z3 has its own per-check timeout and memory cap on top. A parse
 failure, z3 ``unknown`` or a timeout is ``unverifiable``, never an exception.
 
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from prmlabel.limits import LimitedPool, default_pool
+from prmlabel.runtime.limits import LimitedPool, default_pool
 from prmlabel.verifiers.fol_ast import Atom, Const, Eq, Formula, Not, Op, Quant, Term
 from prmlabel.verifiers.fol_parser import FolParseError, parse_fol
 from prmlabel.verifiers.logic_steps import Deduction, FinalAnswer, normalize_answer, parse_step

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from prmlabel.answers import Verdict, check_answer, compare_answers
+from prmlabel.text.answers import Verdict, check_answer, compare_answers
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "answers"
 

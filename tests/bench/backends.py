@@ -23,7 +23,7 @@ from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers.mc import MathShepherdMC, MCParams
 from prmlabel.stages.label import DEFAULT_PROMPT
-from prmlabel.steps import split_steps
+from prmlabel.text.steps import split_steps
 from tests.bench.registry import bench
 
 GSM8K = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gsm8k" / "test.jsonl"

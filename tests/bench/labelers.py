@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 
-from prmlabel.answers import check_answer
 from prmlabel.backends import Sampling
 from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.scheduler import Job, Scheduler
@@ -19,9 +18,10 @@ from prmlabel.engine.types import ResponseView
 from prmlabel.export.scores import first_error_scores
 from prmlabel.labelers import load_labeler
 from prmlabel.stages.label import DEFAULT_PROMPT
-from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error
 from prmlabel.synthetic.problems import make_problems
+from prmlabel.text.answers import check_answer
+from prmlabel.text.steps import split_steps
 from tests.bench.registry import bench
 
 PROBLEMS, SAMPLES, STEPS = 150, 4, (4, 12)

@@ -64,7 +64,7 @@ def bench_generate() -> str:
 @bench
 def bench_answers() -> str:
     """Answer checking: the exact-number fast path and the math-verify path (in the limited worker)."""
-    from prmlabel.answers import is_equivalent
+    from prmlabel.text.answers import is_equivalent
 
     cases = {
         "numbers (fast path)": [("1,000", "1000"), ("0.5", "\\frac{1}{2}"), ("11", "1")] * 300,

@@ -66,9 +66,9 @@ def _processbench_row(split: str, rows: list[dict]) -> str:
 
 def _synthetic_row() -> str:
     from prmlabel.labelers.sympy_verifier import SympyVerifier
-    from prmlabel.steps import split_steps
     from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error
     from prmlabel.synthetic.problems import make_problems
+    from prmlabel.text.steps import split_steps
 
     policy = SyntheticPolicy(slip_rate=0.2, recovery_rate=0.3)
     rng = random.Random(3)

@@ -13,7 +13,7 @@ import pytest
 
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers.grounded import GroundedParams, GroundedPRM
-from prmlabel.steps import split_steps
+from prmlabel.text.steps import split_steps
 from prmlabel.verifiers.math_claims import verify_steps
 from tests.conformance.helpers import load_cases, prefix_outcomes, same_values
 from tests.labelers.driver import drive

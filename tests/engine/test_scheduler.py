@@ -9,9 +9,9 @@ from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView, RolloutRequest, StepLabels
 from prmlabel.labelers.mc import MathShepherdMC, MCParams
-from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy
 from prmlabel.synthetic.problems import make_problems
+from prmlabel.text.steps import split_steps
 
 SAMPLING = Sampling(temperature=0.7, top_p=1.0, max_tokens=512)
 
@@ -194,7 +194,7 @@ class RecordingBackend(CountingBackend):
 
 
 def _judge_prompt(row, steps):
-    from prmlabel.labelers.judge_prompts import render_prompt
+    from prmlabel.text.judge_prompts import render_prompt
 
     return render_prompt("processbench", row["question"], steps)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prmlabel.schema import LABELED, LABELS, ROLLOUTS, table_from_rows
-from prmlabel.store import ShardStore
+from prmlabel.contract.schema import LABELED, LABELS, ROLLOUTS, table_from_rows
+from prmlabel.contract.store import ShardStore
 
 
 def response(pid: str, k: int, steps: list[str], hard: list[bool | None], values: list[float | None], **extra: Any):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from prmlabel.contract.store import StoreError
 from prmlabel.stages.export import run_export
-from prmlabel.store import StoreError
 from tests.export.folders import response, write_folder
 
 datasets = pytest.importorskip("datasets")

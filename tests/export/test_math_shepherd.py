@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from prmlabel.contract.store import StoreError
 from prmlabel.stages.export import run_export
-from prmlabel.store import StoreError
 from tests.conftest import TEST_DATA
 from tests.export.folders import labeled_folder, labels_folder
 

@@ -8,12 +8,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from prmlabel.contract.schema import LABELS
+from prmlabel.contract.store import StoreError
 from prmlabel.export.value_kinds import method_value_kind
 from prmlabel.labelers import available_labelers
 from prmlabel.labelers.base import VALUE_KINDS
-from prmlabel.schema import LABELS
 from prmlabel.stages.export import run_export
-from prmlabel.store import StoreError
 from tests.export.folders import response, write_folder
 
 EXPECTED_KINDS = {

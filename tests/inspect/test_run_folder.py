@@ -8,8 +8,8 @@ import io
 import pyarrow.parquet as pq
 import pytest
 
+from prmlabel.contract.store import StoreError
 from prmlabel.inspect.run_folder import connect, view_names
-from prmlabel.store import StoreError
 from tests.conftest import run_prmlabel
 
 

@@ -15,16 +15,16 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from prmlabel.answers import check_answer
 from prmlabel.backends import Sampling
 from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.scheduler import Job, JobCost, RunStats, Scheduler
 from prmlabel.engine.types import LabelProgram, ResponseView, Rollout, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.labelers.base import Labeler
 from prmlabel.stages.label import DEFAULT_PROMPT
-from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error
 from prmlabel.synthetic.problems import make_problems
+from prmlabel.text.answers import check_answer
+from prmlabel.text.steps import split_steps
 
 # A continuation: correct (True/1), wrong (False/0), undecided (None: a backend failure or an answer
 # the checker cannot judge), or (text, correct, tokens).

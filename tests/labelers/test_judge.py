@@ -15,7 +15,7 @@ import pytest
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import load_labeler
 from prmlabel.labelers.judge import JudgeParams, LLMJudge, majority, path_values
-from prmlabel.labelers.judge_prompts import parse_judge_prompt
+from prmlabel.text.judge_prompts import parse_judge_prompt
 from tests.labelers.driver import drive
 
 STEPS = ("Step 1: 3 + 4 = 7\n\n", "Step 2: 7 * 2 = 15\n\n", "Step 3: 15 - 1 = 14 The answer is \\boxed{14}.")

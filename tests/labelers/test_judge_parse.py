@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prmlabel.labelers.judge_parse import MAX_SCAN_CHARS, parse_verdict
-from prmlabel.labelers.judge_prompts import parse_judge_prompt, render_prompt, tagged_response
+from prmlabel.text.judge_prompts import parse_judge_prompt, render_prompt, tagged_response
 
 QWEN_INCORRECT = """<analysis_0>
 The first paragraph adds 3 and 4 to get 7. Correct.

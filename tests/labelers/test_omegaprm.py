@@ -8,7 +8,6 @@ import random
 
 import pytest
 
-from prmlabel.answers import last_boxed
 from prmlabel.backends import Sampling
 from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.scheduler import Job, Scheduler
@@ -16,9 +15,10 @@ from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest
 from prmlabel.labelers import load_labeler
 from prmlabel.labelers.omegaprm import OmegaPRM, OmegaPRMParams, q_value, u_value
 from prmlabel.stages.label import DEFAULT_PROMPT
-from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error, split_solution
 from prmlabel.synthetic.problems import make_problems, parse_question
+from prmlabel.text.answers import last_boxed
+from prmlabel.text.steps import split_steps
 from tests.labelers.driver import drive, fixed
 
 STEPS7 = tuple(f"Step {i}\n\n" for i in range(6)) + ("Step 6",)

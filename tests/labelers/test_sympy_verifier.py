@@ -13,9 +13,9 @@ import pytest
 from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import available_labelers, load_labeler
 from prmlabel.labelers.sympy_verifier import SympyParams, SympyVerifier, labels_from_verdicts
-from prmlabel.steps import split_steps
 from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error, parse_step
 from prmlabel.synthetic.problems import make_problems
+from prmlabel.text.steps import split_steps
 from prmlabel.verifiers.math_claims import _limit_verdict, check_step
 from tests.labelers.driver import drive
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from prmlabel.config import ConfigError
+from prmlabel.contract.config import ConfigError
 from prmlabel.launch.recipe import available_recipes, compose_recipe
 from tests.conftest import run_prmlabel
 from tests.launch.conftest import rows

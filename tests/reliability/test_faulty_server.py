@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from prmlabel.store import shard_of
+from prmlabel.contract.store import shard_of
 from tests.backends.conftest import LlamaServer
 from tests.reliability.fault_proxy import FaultProxy
 from tests.reliability.harness import cli, cli_ok, records, row_ids

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from prmlabel.answers import check_answer, extract_answer, is_equivalent
-from prmlabel.limits import LimitedPool
+from prmlabel.runtime.limits import LimitedPool
+from prmlabel.text.answers import check_answer, extract_answer, is_equivalent
 from prmlabel.verifiers import math_claims, z3_check
 
 SYMPY_TIMEOUT = 3.0

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from prmlabel.contract.store import StoreError
 from prmlabel.stages.export import run_export
-from prmlabel.store import StoreError
 from tests.conftest import run_prmlabel
 from tests.export.folders import LABEL_ROWS, labeled_folder, labels_folder, write_folder
 

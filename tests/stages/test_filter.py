@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from prmlabel.schema import LABELED
+from prmlabel.contract.schema import LABELED
 from tests.conftest import run_prmlabel
 
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from prmlabel.answers import is_equivalent
-from prmlabel.schema import ROLLOUTS
+from prmlabel.contract.schema import ROLLOUTS
+from prmlabel.text.answers import is_equivalent
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from prmlabel.schema import LABELS, ROLLOUTS
+from prmlabel.contract.schema import LABELS, ROLLOUTS
 
 LABEL = ["label", "--backend", "synthetic"]  # the simulator: these tests are about the stage, not an engine
 
@@ -171,7 +171,7 @@ def test_rollout_cache_is_reused_across_runs_without_changing_rows(prmlabel, rol
 
 def test_relabel_into_another_shard_count_routes_rows_and_names_bad_rows(prmlabel, rollouts, tmp_path):
     """Each shard task reads only its own rows; a stepless row is a reject naming its input file and row."""
-    from prmlabel.store import shard_of
+    from prmlabel.contract.store import shard_of
 
     source = tmp_path / "rollouts"
     source.mkdir()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from prmlabel.limits import Limited, LimitedPool
+from prmlabel.runtime.limits import Limited, LimitedPool
 from prmlabel.verifiers import math_claims
 from prmlabel.verifiers.math_claims import (
     CORRECT,

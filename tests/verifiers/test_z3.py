@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from prmlabel.limits import Limited, LimitedPool
+from prmlabel.runtime.limits import Limited, LimitedPool
 from prmlabel.verifiers.logic_steps import (
     FORMAL_PROMPT_TEMPLATE,
     Deduction,

@@ -1,0 +1,99 @@
+"""`prmlabel export`: labels -> the file a trainer reads (TRL, OpenRLHF, Math-Shepherd, FoVer, jsonl, hf)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prmlabel.cli.common import examples, fail
+
+FORMAT_HELP = (
+    "trl (prompt, completions, labels: bool), openrlhf (input with ки after each step, value: +/- or floats), "
+    "math-shepherd (input/label with ки and +/-), fover (problem, solution_steps, error_labels), "
+    "jsonl (TRL columns plus ids, soft floats kept), hf (a `datasets` folder with a dataset card)."
+)
+
+
+def export(
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="A labels folder (`prmlabel label`) or labeled folder (`filter`).")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write (.parquet or .jsonl); a folder for --format hf.")
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "trl",
+    soft: Annotated[
+        bool,
+        typer.Option(
+            "--soft",
+            help="From a labels folder: export the per-step values (probabilities; verdicts as 0/1; "
+            "ratios need --threshold; advantages and scores are refused), not hard labels.",
+        ),
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Turn soft labels into true/false: a step is positive when its value >= T."),
+    ] = None,
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", help="Share of problems (not rows) for a validation file.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 0,
+) -> None:
+    """Write labeled responses in the format a PRM trainer reads, split by problem.
+
+    From a filtered folder only kept rows are written (dropped ones are counted by reason). An
+    undecided (null) label is never written as a positive or a negative: the response is cut before
+    it (FoVer writes null). --soft writes values only where the labeler's value_kind allows:
+    probabilities as is, verdicts as 0/1, RPE's ratios only with --threshold; PAV's advantages and
+    GroundedPRM's scores are refused (export their hard labels). Soft labels into TRL, Math-Shepherd
+    or FoVer need --threshold, because those formats hold true/false and TRL floors float labels to
+    0. A summary lists rows in, written, skipped by reason (and steps cut or written as null) and
+    the split sizes; <OUT-stem>.export.json keeps the options and counts.
+    """
+    from prmlabel.cli.common import _user_errors
+    from prmlabel.stages.export import run_export
+
+    try:
+        summary = run_export(input, output, format, soft, threshold, val_fraction, seed)
+    except (*_user_errors(), ValueError) as exc:
+        fail(str(exc))
+    lines: dict[str, object] = {
+        "rows in": f"{summary.rows_in} ({summary.kind} folder)",
+        "exported": summary.train_rows + summary.validation_rows,
+        "  train": f"{summary.train_rows} rows, {summary.train_problems} problems",
+    }
+    if summary.validation_rows or summary.validation_problems:
+        lines["  validation"] = f"{summary.validation_rows} rows, {summary.validation_problems} problems"
+    lines["skipped"] = sum(summary.skipped.values())
+    for reason, n in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines[f"  {reason}"] = n
+    if summary.cut:
+        lines["cut at undecided"] = (
+            f"{summary.cut} rows written up to their first undecided step ({summary.steps_cut} steps left out)"
+        )
+    if summary.null_steps:
+        lines["undecided as null"] = f"{summary.null_steps} steps written as null (the format's 'no label')"
+    kind = "floats" if summary.float_labels else "true/false"
+    lines["steps"] = f"{summary.positive_steps} positive, {summary.negative_steps} negative ({kind})"
+    lines["wrote"] = ", ".join(summary.outputs)
+    width = max(len(k) for k in lines)
+    typer.echo(f"\nexport summary ({format})")
+    for key, value in lines.items():
+        typer.echo(f"  {key:<{width}}  {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        name="export",
+        epilog=examples(
+            "prmlabel export -i runs/r1/final -o prm_train.parquet --format trl",
+            "prmlabel export -i runs/r1/final -o prm.jsonl --format openrlhf --val-fraction 0.05 --seed 0",
+            "prmlabel export -i runs/r1/mc -o mc_soft.jsonl --format openrlhf --soft      # MC values as floats",
+            "prmlabel export -i runs/r1/mc -o mc.parquet --format trl --soft --threshold 0.5",
+            "prmlabel export -i runs/r1/final -o math_shepherd.jsonl --format math-shepherd",
+            "prmlabel export -i runs/r1/final -o fover.jsonl --format fover",
+            "prmlabel export -i runs/r1/final -o prm_dataset --format hf --val-fraction 0.1",
+        ),
+    )(export)
