@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from prmlabel.inputs.records import _BATCH_ROWS, InputError, RawRecord, _jsonable
+from prmlabel.inputs.raw import BATCH_ROWS, InputError, RawRecord, jsonable
 
 HUB_PREFIX = "hf://"
 # `-i` typed as a Path collapses "hf://" to "hf:/"; both spell the same name.
@@ -222,8 +222,8 @@ def _rows(file: str, dataset: Any) -> Iterator[RawRecord]:
     """Rows as ``datasets`` gives them to Python: its features decoded (a ``Json`` column, which
     ``datasets`` makes of nested JSON whose shape varies from row to row, becomes the objects again)."""
     row = 0
-    for batch in dataset.iter(batch_size=_BATCH_ROWS):
+    for batch in dataset.iter(batch_size=BATCH_ROWS):
         names = list(batch)
         for values in zip(*(batch[name] for name in names), strict=True):
             row += 1
-            yield RawRecord(file, row, _jsonable(dict(zip(names, values, strict=True))))
+            yield RawRecord(file, row, jsonable(dict(zip(names, values, strict=True))))

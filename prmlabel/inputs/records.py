@@ -13,48 +13,24 @@ found), the record number for JSON arrays, Parquet and Arrow.
 
 from __future__ import annotations
 
-import base64
 import csv
-import datetime as dt
-import decimal
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RAW_LIMIT = 2000
-"""Longest ``raw`` text kept for a reject (characters); a 10 MB row is cut, not copied whole."""
+from prmlabel.inputs.raw import BATCH_ROWS, RAW_LIMIT, InputError, RawRecord, jsonable
+
+__all__ = ["DATA_SUFFIXES", "JSONL_SUFFIXES", "RAW_LIMIT", "InputError", "RawRecord", "read_records"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".arrow")
-_BATCH_ROWS = 1024
 
 # A JSON escape of a UTF-16 surrogate: valid JSON, but a lone one is not valid Unicode and later breaks
 # UTF-8 encoding (Parquet write). Only lines containing such an escape are checked in depth.
 _SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CSV_FIELD_LIMIT = 2**31 - 1
-
-
-class InputError(Exception):
-    """The input as a whole cannot be read; the message names the file and says what to do."""
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """One input row, or the reason it could not be read.
-
-    ``data`` is the row as a JSON-compatible dict (None when ``error`` is set). ``raw`` is only kept
-    for unreadable rows (the offending text, cut to :data:`RAW_LIMIT` characters), because a readable
-    row is fully described by ``data`` and keeping both would double the memory of a large file.
-    """
-
-    file: str
-    row: int
-    data: dict[str, Any] | None
-    error: str | None = None
-    raw: str | None = None
 
 
 def read_records(path: str | Path, split: str | None = None) -> Iterator[RawRecord]:
@@ -351,30 +327,12 @@ def _csv_rows(file: str, header: list[str], reader: Any) -> Iterator[RawRecord]:
 # ------------------------------------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    """Arrow values that JSON has no type for become text, so every record can go into ``meta``."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (dt.timedelta, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return "base64:" + base64.b64encode(value).decode("ascii")
-    return value
-
-
 def _batches_to_records(file: str, batches: Iterable[Any]) -> Iterator[RawRecord]:
     row = 0
     for batch in batches:
         for item in batch.to_pylist():
             row += 1
-            yield RawRecord(file, row, _jsonable(item))
+            yield RawRecord(file, row, jsonable(item))
 
 
 def _read_parquet(p: Path) -> Iterator[RawRecord]:
@@ -386,7 +344,7 @@ def _read_parquet(p: Path) -> Iterator[RawRecord]:
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{p}: not a readable Parquet file ({e}); check that it was fully written") from e
     try:
-        yield from _batches_to_records(str(p), pf.iter_batches(batch_size=_BATCH_ROWS))
+        yield from _batches_to_records(str(p), pf.iter_batches(batch_size=BATCH_ROWS))
     except pa.ArrowException as e:
         raise InputError(f"{p}: the Parquet file is damaged ({e})") from e
     finally:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from prmlabel.verifiers.fol_ast import FolParseError
+
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -48,7 +50,6 @@ def _constant(name: str) -> str:
 
 def fld_to_fol(text: str) -> str:
     """Rewrite one FLD formula into :mod:`fol_parser` syntax; ``FolParseError`` if it is not FLD."""
-    from prmlabel.verifiers.fol_parser import FolParseError
 
     out: list[str] = []
     depth = 0

@@ -10,6 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+class FolParseError(ValueError):
+    """The text is not a formula the FOL parser reads; the message says where and why.
+
+    Defined here, below both the parser and the FLD rewriter, so that each can raise it."""
+
+
 _VARIABLE_LIKE = re.compile(r"[u-z]\d*'*")
 
 

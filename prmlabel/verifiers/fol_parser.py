@@ -33,15 +33,24 @@ import re
 from dataclasses import dataclass
 
 from prmlabel.verifiers.fld_syntax import fld_to_fol, is_fld
-from prmlabel.verifiers.fol_ast import Atom, Const, Eq, Formula, Not, Op, Quant, Term, depth, free_variables, leaks
+from prmlabel.verifiers.fol_ast import (
+    Atom,
+    Const,
+    Eq,
+    FolParseError,
+    Formula,
+    Not,
+    Op,
+    Quant,
+    Term,
+    depth,
+    free_variables,
+    leaks,
+)
 
 MAX_CHARS = 20_000
 MAX_DEPTH = 200
 MAX_ARITY = 16
-
-
-class FolParseError(ValueError):
-    """The text is not a formula this parser reads; the message says where and why."""
 
 
 @dataclass(frozen=True)
