@@ -73,3 +73,17 @@ def test_imports_point_down(path: Path):
         if target != own and (target not in FLOOR or FLOOR[target] <= FLOOR[own])
     ]
     assert not upward, f"{path.relative_to(PACKAGE.parent)} imports up or sideways: " + "; ".join(upward)
+
+
+def test_old_module_names_still_import_as_the_moved_module():
+    import importlib
+    import sys
+    import warnings
+
+    sys.modules.pop("prmlabel.answers", None)  # as in a fresh interpreter
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("prmlabel.answers")
+    new = importlib.import_module("prmlabel.text.answers")
+    assert old is new
+    assert any(issubclass(w.category, DeprecationWarning) and "prmlabel.text.answers" in str(w.message) for w in caught)
