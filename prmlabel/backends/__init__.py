@@ -1,11 +1,16 @@
-"""Policy backends, registered by name and imported lazily (no engine import unless chosen)."""
+"""Policy backends, registered by name and imported lazily (no engine import unless chosen).
+
+Beside the built-ins below, a plug-in package adds backends through the ``prmlabel.backends`` entry
+point group (``name = "pkg.module:Factory"``), and ``--backend pkg.module:Factory`` names one
+directly. The factory is called as ``Factory(model=..., **options)`` (docs/extending.md).
+"""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from prmlabel.backends.base import Backend, Completion, GenerationRequest, GenerationResult, Sampling
+from prmlabel.runtime import plugins
 
 # name -> "module:factory"; the module is imported only when the backend is chosen.
 _REGISTRY: dict[str, str] = {
@@ -16,21 +21,51 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+# What a backend (the object its factory returns) must have (docs/extending.md).
+INTERFACE = {
+    "name": "str: the engine's name, written into provenance",
+    "generate": "method generate(requests: list[GenerationRequest]) -> list[GenerationResult], in order",
+    "provenance": "method provenance() -> dict with backend, model, model_hash, backend_version",
+    "close": "method close() -> None",
+}
+
+
 def register_backend(name: str, target: str) -> None:
-    """Register ``target`` ("package.module:Factory") under ``name``."""
+    """Register ``target`` ("package.module:Factory") under ``name`` (in-process; a package uses entry points)."""
     _REGISTRY[name] = target
 
 
 def available_backends() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(plugins.targets("backend", _REGISTRY))
+
+
+def backend_target(name: str) -> plugins.Target:
+    known = plugins.targets("backend", _REGISTRY)  # also refuses a plug-in named like a built-in
+    if name in known:
+        return known[name]
+    if plugins.is_target(name):
+        return plugins.Target("backend", name, name)
+    raise ValueError(
+        f"unknown backend {name!r}; choose one of: {', '.join(sorted(known))}, "
+        "or name a backend factory as package.module:Factory"
+    )
+
+
+def plugin_info(name: str) -> dict[str, Any] | None:
+    """What a run plan records of backend ``name``: None for a built-in, else the plug-in's origin."""
+    target = backend_target(name)
+    return None if target.builtin or name in _REGISTRY else plugins.origin(target)
 
 
 def load_backend(name: str, **options: Any) -> Backend:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(available_backends())}")
-    module_name, _, factory_name = _REGISTRY[name].partition(":")
-    factory = getattr(importlib.import_module(module_name), factory_name)
-    return factory(**options)
+    target = backend_target(name)
+    factory = plugins.load(target)
+    if not callable(factory):
+        raise plugins.PluginError(f"backend {name!r} ({target.value}) is not callable: name a class or factory")
+    backend = factory(**options)
+    if not (target.builtin or name in _REGISTRY):
+        plugins.require(target, backend, INTERFACE)
+    return backend
 
 
 class LazyBackend:
@@ -41,8 +76,7 @@ class LazyBackend:
     """
 
     def __init__(self, spec: dict[str, Any]):
-        if spec["name"] not in _REGISTRY:
-            raise ValueError(f"unknown backend {spec['name']!r}; choose one of: {', '.join(available_backends())}")
+        backend_target(spec["name"])
         self.spec = spec
         self._backend: Backend | None = None
 
@@ -66,6 +100,8 @@ __all__ = [
     "GenerationResult",
     "Sampling",
     "available_backends",
+    "backend_target",
     "load_backend",
+    "plugin_info",
     "register_backend",
 ]

@@ -2,7 +2,8 @@
 
 ``prmlabel run`` composes the recipe, resolves each stage's config the way the stage itself would
 (``resolve_config``, fed with the planned manifests of the stages it reads, since those do not
-exist yet) and writes them all into ``RUN/run.yaml`` with a hash of the prmlabel code. Every task,
+exist yet) and writes them all into ``RUN/run.yaml`` with a hash of the prmlabel code and of the
+plug-ins it uses (each recorded with its distribution name and version). Every task,
 local or on a cluster, runs its shards against this frozen config, and refuses to run if the code
 changed since launch, so an edit between launch and run cannot silently change results.
 
@@ -26,7 +27,8 @@ from prmlabel import __version__
 from prmlabel.contract.config import ConfigError, compose_config, config_diff, fingerprint, flatten, to_container
 from prmlabel.contract.store import write_text_atomic
 from prmlabel.inputs.hub import is_hub
-from prmlabel.launch.recipe import SOURCE_COMMANDS, compose_recipe, recipe_path
+from prmlabel.launch.recipe import SOURCE_COMMANDS, compose_recipe, recipe_path, recipe_plugin_info
+from prmlabel.runtime.plugins import code_hashes as plugin_code_hashes
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 PLAN_FILE = "run.yaml"
@@ -54,22 +56,56 @@ def stage_class(command: str) -> Any:
     return getattr(module, cls_name)
 
 
-def code_hashes() -> dict[str, str]:
-    """sha256 of every file of the prmlabel package that can change what a stage writes.
+def code_hashes(plugins: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    """sha256 of every file of the prmlabel package that can change what a stage writes, and of the
+    plug-ins the run uses.
 
-    Left out: the command-line modules (``cli*.py``: they parse options, and a run's options are
-    frozen) and ``launch/`` (it plans and submits; the plan is frozen), so fixing a help text or a
-    launcher does not stop a run from resuming.
+    Left out: the command line (``cli/``: it parses options, and a run's options are frozen) and
+    ``launch/`` (it plans and submits; the plan is frozen), so fixing a help text or a launcher does
+    not stop a run from resuming. A plug-in's files (its whole top-level package, wherever it is
+    installed) are in, keyed ``plugins/<distribution>/<package>/<file>``: a rule edited between
+    launch and resume would label the remaining shards by another rule (docs/extending.md).
     """
     out = {}
     for path in sorted(PACKAGE_ROOT.rglob("*")):
         rel = path.relative_to(PACKAGE_ROOT)
         if path.suffix not in (".py", ".yaml") or "__pycache__" in rel.parts:
             continue
-        if rel.parts[0] == "launch" or (len(rel.parts) == 1 and rel.name.startswith("cli")):
+        if rel.parts[0] in ("launch", "cli") or (len(rel.parts) == 1 and rel.name.startswith("cli")):
             continue
         out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    for plugin in plugins or []:
+        module = plugin["target"].partition(":")[0]
+        out.update(plugin_code_hashes(module, plugin.get("distribution") or module.split(".")[0]))
     return out
+
+
+def used_plugins(recipe: str, stages: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plug-ins a plan uses (labelers, filters, backends, export formats, its recipe), each with its
+    distribution name and version and the stages that use it; built-ins are not listed."""
+    from prmlabel import backends, export, filters, labelers
+
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(info: dict[str, Any] | None, stage: str | None) -> None:
+        if info is not None:
+            entry = found.setdefault((info["kind"], info["target"]), {**info, "stages": []})
+            if stage is not None:
+                entry["stages"].append(stage)
+
+    add(recipe_plugin_info(recipe), None)
+    for stage, spec in stages.items():
+        config = spec["config"]
+        if isinstance(config.get("backend"), dict) and config["backend"].get("name"):
+            add(backends.plugin_info(str(config["backend"]["name"])), stage)
+        if spec["command"] == "label":
+            add(labelers.plugin_info(str(config["method"])), stage)
+        elif spec["command"] == "filter":
+            for name in filters.parse_chain(str(config["method"])):
+                add(filters.plugin_info(name), stage)
+        elif spec["command"] == "export" and config.get("format"):
+            add(export.plugin_info(str(config["format"])), stage)
+    return list(found.values())
 
 
 def code_fingerprint(hashes: dict[str, str]) -> str:
@@ -115,7 +151,8 @@ def build_plan(recipe: str, input_path: str | None, run_folder: Path, overrides:
                 "fingerprint": fingerprint(stage_cfg),
                 "config": stage_cfg,
             }
-    hashes = code_hashes()
+    plugins = used_plugins(recipe, stages)
+    hashes = code_hashes(plugins)
     return {
         "recipe": cfg.get("name", recipe),
         "recipe_file": str(recipe_path(recipe).resolve()),
@@ -124,6 +161,7 @@ def build_plan(recipe: str, input_path: str | None, run_folder: Path, overrides:
         "overrides": list(overrides),
         "prmlabel_version": __version__,
         "code_fingerprint": code_fingerprint(hashes),
+        "plugins": plugins,  # each plug-in's distribution and version; their files are in the code hash
         "num_shards": num_shards,
         "pipeline": cfg["pipeline"],
         "recipe_config": cfg,
@@ -176,7 +214,7 @@ def plan_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def changed_code(run_folder: Path, plan: dict[str, Any]) -> list[str]:
     """Files of the prmlabel package that differ from the ones the run was frozen with."""
-    current = code_hashes()
+    current = code_hashes(plan.get("plugins"))
     if code_fingerprint(current) == plan["code_fingerprint"]:
         return []
     try:

@@ -11,10 +11,16 @@ Overrides use Hydra's grammar (``key=value``, ``+key=value``, ``~key``) on the r
 shorthands: ``pipeline=slurm`` loads ``pipelines/slurm.yaml`` into ``pipeline``, and ``backend=vllm``
 sets ``backend.name``. Interpolations (``${backend}``, ``${seed}``) resolve after the overrides, so
 ``backend.model=...`` reaches every stage that uses the recipe's backend.
+
+A plug-in package ships recipes through the ``prmlabel.recipes`` entry point group: the entry point
+names a package (``plugin_example = "plugin_example.recipes"``) and every ``*.yaml`` in its folder is
+a recipe named by its file stem. A name that a built-in recipe or another plug-in also uses is an
+error naming both.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from prmlabel.contract.config import ConfigError
+from prmlabel.runtime import plugins
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_COMMANDS = ("generate", "import")  # stages that read the run's --input
@@ -43,15 +50,56 @@ def pipelines_dir() -> Path:
 
 
 def available_recipes() -> list[str]:
-    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
+    return sorted({p.stem for p in recipes_dir().glob("*.yaml")} | set(plugin_recipes()))
+
+
+def plugin_recipes() -> dict[str, tuple[Path, plugins.Target]]:
+    """Recipes shipped by installed plug-ins: name -> (its YAML file, the entry point that ships it)."""
+    builtin = {p.stem: p for p in recipes_dir().glob("*.yaml")}
+    out: dict[str, tuple[Path, plugins.Target]] = {}
+    for target in plugins.targets("recipe", {}).values():
+        for path in _recipe_files(target):
+            clash = builtin.get(path.stem) or (out[path.stem][0] if path.stem in out else None)
+            if clash is not None:
+                raise plugins.PluginError(
+                    f"recipe {path.stem!r} of the plug-in package {target.distribution} ({path}) has the name of "
+                    f"{clash}; rename the plug-in's YAML file"
+                )
+            out[path.stem] = (path, target)
+    return out
+
+
+def _recipe_files(target: plugins.Target) -> list[Path]:
+    where = f"recipe entry point {target.name!r} of {target.distribution} ({target.value})"
+    if target.attr:
+        raise plugins.PluginError(f"{where}: name a package whose folder holds the recipe YAML files, not an object")
+    try:
+        spec = importlib.util.find_spec(target.module)
+    except (ImportError, ValueError) as exc:
+        raise plugins.PluginError(f"{where}: cannot import {target.module!r} ({exc})") from exc
+    if spec is None or not spec.submodule_search_locations:
+        raise plugins.PluginError(f"{where}: {target.module!r} is not an installed package (a folder of YAML files)")
+    return sorted(p for folder in spec.submodule_search_locations for p in Path(folder).glob("*.yaml"))
+
+
+def recipe_plugin_info(name: str) -> dict | None:
+    """What a run plan records of a recipe a plug-in ships: None for a built-in recipe or a YAML path."""
+    as_path = Path(name)
+    if (as_path.suffix in (".yaml", ".yml") and as_path.is_file()) or (recipes_dir() / f"{name}.yaml").is_file():
+        return None
+    found = plugin_recipes().get(name)
+    return None if found is None else {**plugins.origin(found[1]), "name": name}
 
 
 def recipe_path(name: str) -> Path:
-    """A recipe by name (``recipes/<name>.yaml``) or by path to a YAML file of the same shape."""
+    """A recipe by name (``recipes/<name>.yaml``, or a plug-in's) or by path to a YAML file of the same shape."""
     as_path = Path(name)
     if as_path.suffix in (".yaml", ".yml") and as_path.is_file():
         return as_path
     path = recipes_dir() / f"{name}.yaml"
+    shipped = plugin_recipes()  # also refuses a plug-in recipe named like a built-in one
+    if not path.is_file() and name in shipped:
+        return shipped[name][0]
     if not path.is_file():
         raise ConfigError(
             f"unknown recipe {name!r}; choose one of: {', '.join(available_recipes())} "

@@ -12,29 +12,18 @@ same input and options write the same bytes.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from prmlabel import __version__
 from prmlabel.contract.store import StoreError
-from prmlabel.export import hf
+from prmlabel.export import format_module, hf  # format_module: built-in and plug-in formats
 from prmlabel.export.source import ExportRow, read_rows
 from prmlabel.export.split import validation_problems
 from prmlabel.export.writer import FILE_SUFFIXES, write_records, write_text
-
-FORMATS: dict[str, str] = {
-    "trl": "prmlabel.export.trl",
-    "openrlhf": "prmlabel.export.openrlhf",
-    "math-shepherd": "prmlabel.export.math_shepherd",
-    "fover": "prmlabel.export.fover",
-    "jsonl": "prmlabel.export.jsonl",
-    "hf": "prmlabel.export.hf",
-}
 
 SOFT_NEEDS_THRESHOLD = (
     "{fmt} stores true/false step labels and these labels are soft (values in [0, 1]). "
@@ -67,12 +56,6 @@ class ExportSummary:
         out = dict(self.__dict__)
         out["skipped"] = dict(sorted(self.skipped.items()))
         return out
-
-
-def format_module(name: str) -> ModuleType:
-    if name not in FORMATS:
-        raise ValueError(f"--format {name!r} is not one of: {', '.join(FORMATS)}")
-    return importlib.import_module(FORMATS[name])
 
 
 def output_paths(output: Path, fmt: str, with_validation: bool) -> dict[str, Path]:
