@@ -94,3 +94,49 @@ def test_page_commands_run_as_written(doc, tmp_path):
             assert proc.returncode == 0, f"{doc}: {line}\n{proc.stdout}\n{proc.stderr}"
         else:
             assert proc.returncode != 0 and error.split(":")[0] in proc.stderr, f"{doc}: {line}\n{proc.stderr}"
+
+
+# docs/extending.md: the worked example is the example plug-in's own files, and its blocks run.
+EXAMPLE_PLUGIN = TEST_DATA / "plugin_example"
+
+
+def test_extending_example_is_the_plugin_as_written():
+    """The page prints the plug-in's rule, pyproject and recipe; tests/plugins installs and runs those files."""
+    assert blocks("extending.md", "python")[0] == (EXAMPLE_PLUGIN / "plugin_example" / "rule.py").read_text()
+    assert blocks("extending.md", "toml") == [(EXAMPLE_PLUGIN / "pyproject.toml").read_text()]
+    recipe = EXAMPLE_PLUGIN / "plugin_example" / "recipes" / "first_low_mc.yaml"
+    assert blocks("extending.md", "yaml") == [recipe.read_text()]
+    rule = blocks("extending.md", "python")[0]
+    assert len(rule.splitlines()) < 60
+
+
+def test_extending_synthetic_check_runs_as_written():
+    """The page's test of the rule against the synthetic truth, run from the repository root."""
+    (block,) = blocks("extending.md", "python")[1:]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(EXAMPLE_PLUGIN)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    proc = subprocess.run([sys.executable, "-c", block], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "first error right on" in proc.stdout
+
+
+def test_extending_commands_run_with_the_plugin_installed(tmp_path):
+    from tests.plugins.example import env_with, install_example
+
+    env = env_with(install_example(tmp_path / "plugin"))
+    work = tmp_path / "work"
+    work.mkdir()
+    outputs = []
+    for line, _ in commands("extending.md"):
+        argv = shlex.split(line)
+        assert argv[0] == "prmlabel", line
+        proc = subprocess.run([sys.executable, "-m", "prmlabel", *argv[1:]], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+        outputs.append(proc.stdout)
+    resumed = next(out for line, out in zip(commands("extending.md"), outputs, strict=True) if "--resume" in line[0])
+    assert resumed.count("(0 of 2 shards to run)") == 2, resumed
+    assert len(list((work / "runs" / "flm" / "direct").glob("part-*.parquet"))) == 2

@@ -40,6 +40,18 @@ def export(
         float, typer.Option("--val-fraction", help="Share of problems (not rows) for a validation file.")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 0,
+    push_to_hub: Annotated[
+        str | None,
+        typer.Option(
+            "--push-to-hub",
+            metavar="USER/NAME",
+            help="--format hf: then upload the folder to this Hub dataset repository (created if missing). "
+            "The token is HF_TOKEN or `hf auth login`'s.",
+        ),
+    ] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="With --push-to-hub: create the repository private.")
+    ] = False,
 ) -> None:
     """Write labeled responses in the format a PRM trainer reads, split by problem.
 
@@ -50,13 +62,22 @@ def export(
     GroundedPRM's scores are refused (export their hard labels). Soft labels into TRL, Math-Shepherd
     or FoVer need --threshold, because those formats hold true/false and TRL floors float labels to
     0. A summary lists rows in, written, skipped by reason (and steps cut or written as null) and
-    the split sizes; <OUT-stem>.export.json keeps the options and counts.
+    the split sizes; <OUT-stem>.export.json keeps the options and counts. --format hf writes a
+    dataset card (origin, counts, undecided steps, cost, parameters); --push-to-hub uploads the folder
+    with huggingface_hub (a failed upload leaves the folder complete and prints the command to retry).
     """
     from prmlabel.cli.common import _user_errors
+    from prmlabel.export import hf
     from prmlabel.stages.export import run_export
 
     try:
-        summary = run_export(input, output, format, soft, threshold, val_fraction, seed)
+        if push_to_hub is not None:
+            if format != "hf":
+                raise ValueError(f"--push-to-hub uploads a --format hf folder; this export is --format {format}")
+            hf.check_repo_id(push_to_hub)
+        elif private:
+            raise ValueError("--private goes with --push-to-hub USER/NAME")
+        summary = run_export(input, output, format, soft, threshold, val_fraction, seed, hub_repo=push_to_hub)
     except (*_user_errors(), ValueError) as exc:
         fail(str(exc))
     lines: dict[str, object] = {
@@ -82,6 +103,12 @@ def export(
     typer.echo(f"\nexport summary ({format})")
     for key, value in lines.items():
         typer.echo(f"  {key:<{width}}  {value}")
+    if push_to_hub is not None:
+        try:
+            url = hf.push_to_hub(output, push_to_hub, private)
+        except hf.PushError as exc:
+            fail(str(exc), code=1)
+        typer.echo(f"  pushed to {url} ({'private' if private else 'public'} dataset)")
 
 
 def register(app: typer.Typer) -> None:
@@ -95,5 +122,6 @@ def register(app: typer.Typer) -> None:
             "prmlabel export -i runs/r1/final -o math_shepherd.jsonl --format math-shepherd",
             "prmlabel export -i runs/r1/final -o fover.jsonl --format fover",
             "prmlabel export -i runs/r1/final -o prm_dataset --format hf --val-fraction 0.1",
+            "prmlabel export -i runs/r1/final -o prm_dataset --format hf --push-to-hub me/prm-labels --private",
         ),
     )(export)

@@ -98,7 +98,9 @@ def run_export(
     threshold: float | None = None,
     val_fraction: float = 0.0,
     seed: int = 0,
+    hub_repo: str | None = None,
 ) -> ExportSummary:
+    """``hub_repo`` (hf only) is the repository the folder will be pushed to, named in its card."""
     module = format_module(fmt)
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ValueError(f"--threshold {threshold} must be in (0, 1], e.g. --threshold 0.5")
@@ -139,6 +141,8 @@ def run_export(
         _check_hf_folder(output)
     for name, path in paths.items():
         write_records(splits[name], schema, path)
+    if fmt == "hf":  # each split's name carries its content digest (hf.name_by_content says why)
+        paths = {name: hf.name_by_content(path) for name, path in paths.items()}
 
     flat = [v for _, labels in chosen for v in labels if v is not None]
     summary = ExportSummary(
@@ -170,12 +174,15 @@ def run_export(
         "val_fraction": val_fraction,
         "seed": seed,
         "summary": summary.as_dict(),
+        "undecided_steps": sum(1 for r in source.rows for v in r.labels if v is None),
+        "hub_repo": hub_repo,
     }
     sidecar = output / "prmlabel_export.json" if fmt == "hf" else output.with_name(f"{output.stem}.export.json")
     write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", sidecar)
     if fmt == "hf":
         sizes = {name: len(rows) for name, rows in splits.items()}
-        write_text(hf.dataset_card(sizes, float_labels, provenance), output / "README.md")
+        files = {name: path.relative_to(output).as_posix() for name, path in paths.items()}
+        write_text(hf.dataset_card(sizes, float_labels, provenance, files), output / "README.md")
     summary.outputs.append(str(sidecar))
     return summary
 

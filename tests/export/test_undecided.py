@@ -69,7 +69,7 @@ def _read_back(fmt: str, out) -> dict[str, list]:
     if fmt == "jsonl":
         return {r["problem_id"]: r["labels"] for r in _jsonl(out)}
     if fmt == "hf":
-        rows = pq.read_table(out / "data" / "train-00000-of-00001.parquet").to_pylist()
+        rows = pq.read_table(next((out / "data").glob("train-*.parquet"))).to_pylist()
         return {r["problem_id"]: r["labels"] for r in rows}
     raise AssertionError(fmt)
 

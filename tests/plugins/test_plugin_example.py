@@ -8,7 +8,6 @@ found through their entry points; ``prmlabel run`` shards and resumes as for a b
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,32 +16,20 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.conftest import REPO, TEST_DATA
-
-EXAMPLE = TEST_DATA / "plugin_example"
+from tests.conftest import REPO
+from tests.plugins.example import env_with, install_example
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("plugin")
-    source = root / "src"
-    shutil.copytree(EXAMPLE, source)  # the build writes build/ and *.egg-info beside its source
-    target = root / "site"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--no-build-isolation",
-         "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (target / "plugin_example" / "rule.py").is_file()
-    return target
+    return install_example(tmp_path_factory.mktemp("plugin"))
 
 
 def prmlabel(site: Path, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]), "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "prmlabel", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+        [sys.executable, "-m", "prmlabel", *args], cwd=cwd, env=env_with(site), capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
     if check:
         assert proc.returncode == 0, f"prmlabel {' '.join(args)}\n{proc.stdout}\n{proc.stderr}"
     return proc
