@@ -124,6 +124,7 @@ def _resume_plan(run_folder: Path, frozen: dict[str, Any], plan: dict[str, Any],
     resumed = {**frozen, "pipeline": plan["pipeline"]}
     if changed:
         resumed["code_fingerprint"] = plan["code_fingerprint"]
+        resumed["plugins"] = plan.get("plugins", [])  # the plug-ins' versions now in use
     plans.write_plan(run_folder, {**resumed, "_code": plan["_code"] if changed else _frozen_code(run_folder)})
     return resumed
 

@@ -8,6 +8,7 @@ found through their entry points; ``prmlabel run`` shards and resumes as for a b
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,20 @@ def test_method_names_the_class_directly(site, run, tmp_path):
                        "--method", "plugin_example.rule:NoSuchRule", check=False)  # fmt: skip
     assert missing.returncode != 0 and "has no 'NoSuchRule'" in missing.stderr
     assert "prmlabel-plugin-example 0.1.0" in missing.stderr
+
+
+def test_an_edited_plugin_stops_the_resume_until_accepted(site, tmp_path):
+    """The plug-in's files are in the run's code hash: a rule edited after launch is named, not used silently."""
+    mine = tmp_path / "site"
+    shutil.copytree(site, mine)
+    prmlabel(mine, tmp_path, "synthetic", "problems", "--count", "4", "--steps", "3-4", "--seed", "1", "-o", "p.jsonl")
+    prmlabel(mine, tmp_path, "run", "first_low_mc", "-i", "p.jsonl", "-o", "runs/b", "--no-progress")
+    rule = mine / "plugin_example" / "rule.py"
+    rule.write_text(rule.read_text().replace("threshold: float = 0.5", "threshold: float = 0.75"))
+    (meta,) = mine.glob("prmlabel_plugin_example-*.dist-info/METADATA")
+    meta.write_text(meta.read_text().replace("Version: 0.1.0", "Version: 0.2.0"))
+    refused = prmlabel(mine, tmp_path, "run", "--resume", "-o", "runs/b", check=False)
+    assert refused.returncode != 0 and "plugins/prmlabel-plugin-example/plugin_example/rule.py" in refused.stderr
+    prmlabel(mine, tmp_path, "run", "--resume", "-o", "runs/b", "--accept-code-change", "--no-progress")
+    plan = yaml.safe_load((tmp_path / "runs" / "b" / "run.yaml").read_text())
+    assert {p["version"] for p in plan["plugins"]} == {"0.2.0"}
