@@ -212,3 +212,28 @@ def test_the_code_hash_covers_a_plugins_files_and_names_a_missing_one(install):
     assert code_hashes([plugin])["plugins/rules-j/rules_j/rule.py"] != hashes["plugins/rules-j/rules_j/rule.py"]
     gone = {**plugin, "target": "rules_gone.rule:Rule", "distribution": "rules-gone"}
     assert code_hashes([gone])["plugins/rules-gone/rules_gone.rule"] == "(missing)"
+
+
+def test_a_plugin_export_format_writes_through_the_export_stage(install, tmp_path):
+    fmt = """
+        import pyarrow as pa
+
+        NAME = "steps_csv"
+        BOOL_ONLY = True
+        WRITES_UNKNOWN = True
+
+        def schema(float_labels):
+            return pa.schema([("id", pa.string()), ("labels", pa.list_(pa.bool_()))])
+
+        def record(row, labels):
+            return {"id": row.response_id, "labels": labels}
+    """
+    install("fmt-k", {"fmt_k.py": fmt}, {"prmlabel.exports": {"steps_csv": "fmt_k"}})
+    import pyarrow.parquet as pq
+
+    from prmlabel.stages.export import run_export
+    from tests.export.folders import labels_folder
+
+    summary = run_export(labels_folder(tmp_path), tmp_path / "out.parquet", "steps_csv")
+    rows = {r["id"]: r["labels"] for r in pq.read_table(tmp_path / "out.parquet").to_pylist()}
+    assert summary.format == "steps_csv" and rows["p1/r1"] == [True, False, None]  # null kept: WRITES_UNKNOWN
