@@ -63,7 +63,8 @@ LABEL_METHODS_HELP = (
     "pav (advantages under a Best-of-K prover), sympy (tool-checked arithmetic, no rollouts), "
     "z3 (formal-logic steps checked by z3, no rollouts), grounded (GroundedPRM: tool verdicts fused with "
     "rollout values), judge (LLM-as-a-judge names the earliest wrong step; Qwen 'Lessons' prompt, --votes N "
-    "critiques by majority). [default: mc]"
+    "critiques by majority), or a plug-in: a name registered under the prmlabel.labelers entry point, or "
+    "pkg.module:Class (docs/extending.md). [default: mc]"
 )
 
 
