@@ -52,6 +52,24 @@ def export(
     private: Annotated[
         bool, typer.Option("--private", help="With --push-to-hub: create the repository private.")
     ] = False,
+    placeholder: Annotated[
+        str | None,
+        typer.Option(
+            "--placeholder",
+            metavar="TOKEN",
+            help="openrlhf, math-shepherd: the tag after each step (default ки, Math-Shepherd's); it must be one "
+            "token of the model's tokenizer (pass the same to OpenRLHF's --placeholder_token).",
+        ),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            "--tokenizer",
+            metavar="NAME_OR_PATH",
+            help="Check that the placeholder (and + / -) is one token in this tokenizer (a Hub model name, a "
+            "folder or a tokenizer.json); the error names a single-token alternative.",
+        ),
+    ] = None,
 ) -> None:
     """Write labeled responses in the format a PRM trainer reads, split by problem.
 
@@ -77,7 +95,18 @@ def export(
             hf.check_repo_id(push_to_hub)
         elif private:
             raise ValueError("--private goes with --push-to-hub USER/NAME")
-        summary = run_export(input, output, format, soft, threshold, val_fraction, seed, hub_repo=push_to_hub)
+        summary = run_export(
+            input,
+            output,
+            format,
+            soft,
+            threshold,
+            val_fraction,
+            seed,
+            hub_repo=push_to_hub,
+            placeholder=placeholder,
+            tokenizer=tokenizer,
+        )
     except (*_user_errors(), ValueError) as exc:
         fail(str(exc))
     lines: dict[str, object] = {
@@ -117,6 +146,8 @@ def register(app: typer.Typer) -> None:
         epilog=examples(
             "prmlabel export -i runs/r1/final -o prm_train.parquet --format trl",
             "prmlabel export -i runs/r1/final -o prm.jsonl --format openrlhf --val-fraction 0.05 --seed 0",
+            "prmlabel export -i runs/r1/final -o prm.jsonl --format openrlhf --tokenizer HuggingFaceTB/SmolLM2-135M "
+            "--placeholder '<empty_output>'   # ки is two tokens there",
             "prmlabel export -i runs/r1/mc -o mc_soft.jsonl --format openrlhf --soft      # MC values as floats",
             "prmlabel export -i runs/r1/mc -o mc.parquet --format trl --soft --threshold 0.5",
             "prmlabel export -i runs/r1/final -o math_shepherd.jsonl --format math-shepherd",

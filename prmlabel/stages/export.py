@@ -21,6 +21,7 @@ from typing import Any
 from prmlabel import __version__
 from prmlabel.contract.store import StoreError
 from prmlabel.export import format_module, hf  # format_module: built-in and plug-in formats
+from prmlabel.export.placeholder import check_placeholder
 from prmlabel.export.source import ExportRow, read_rows
 from prmlabel.export.split import validation_problems
 from prmlabel.export.writer import FILE_SUFFIXES, write_records, write_text
@@ -99,9 +100,18 @@ def run_export(
     val_fraction: float = 0.0,
     seed: int = 0,
     hub_repo: str | None = None,
+    placeholder: str | None = None,
+    tokenizer: str | None = None,
 ) -> ExportSummary:
     """``hub_repo`` (hf only) is the repository the folder will be pushed to, named in its card."""
     module = format_module(fmt)
+    # --placeholder / --tokenizer: the step tag of openrlhf and math-shepherd (prmlabel.export.placeholder).
+    tag = getattr(module, "PLACEHOLDER", None)
+    if (placeholder is not None or tokenizer is not None) and not tag:
+        raise ValueError(f"--placeholder and --tokenizer go with --format openrlhf or math-shepherd, not {fmt}")
+    if tag:
+        tag = placeholder if placeholder is not None else tag
+        check_placeholder(tag, tokenizer, fmt)
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ValueError(f"--threshold {threshold} must be in (0, 1], e.g. --threshold 0.5")
     validation_problems(set(), val_fraction, seed)  # checks the fraction before any reading
@@ -117,9 +127,8 @@ def run_export(
     cut = steps_cut = 0
     chosen: list[tuple[ExportRow, list]] = []
     for row in source.rows:
-        placeholder = getattr(module, "PLACEHOLDER", None)
-        if placeholder and (placeholder in row.question or any(placeholder in s for s in row.steps)):
-            skipped[f"text contains the placeholder {placeholder}"] += 1
+        if tag and (tag in row.question or any(tag in s for s in row.steps)):
+            skipped[f"text contains the placeholder {tag}"] += 1
             continue
         n = len(row.labels) if module.WRITES_UNKNOWN else row.known_prefix()
         if n == 0:
@@ -135,7 +144,8 @@ def run_export(
     val = validation_problems({r.problem_id for r, _ in chosen}, val_fraction, seed)
     splits: dict[str, list[dict]] = {name: [] for name in paths}
     for row, labels in chosen:
-        splits["validation" if row.problem_id in val else "train"].append(module.record(row, labels))
+        record = module.record(row, labels, tag) if tag else module.record(row, labels)
+        splits["validation" if row.problem_id in val else "train"].append(record)
     schema = module.schema(float_labels)
     if fmt == "hf":
         _check_hf_folder(output)
@@ -176,6 +186,7 @@ def run_export(
         "summary": summary.as_dict(),
         "undecided_steps": sum(1 for r in source.rows for v in r.labels if v is None),
         "hub_repo": hub_repo,
+        "placeholder": tag,
     }
     sidecar = output / "prmlabel_export.json" if fmt == "hf" else output.with_name(f"{output.stem}.export.json")
     write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", sidecar)
