@@ -40,15 +40,10 @@ def available_backends() -> list[str]:
 
 
 def backend_target(name: str) -> plugins.Target:
-    known = plugins.targets("backend", _REGISTRY)  # also refuses a plug-in named like a built-in
-    if name in known:
-        return known[name]
-    if plugins.is_target(name):
-        return plugins.Target("backend", name, name)
-    raise ValueError(
-        f"unknown backend {name!r}; choose one of: {', '.join(sorted(known))}, "
-        "or name a backend factory as package.module:Factory"
-    )
+    def unknown(known: str) -> str:
+        return f"unknown backend {name!r}; choose one of: {known}, or name a backend factory as package.module:Factory"
+
+    return plugins.resolve("backend", name, _REGISTRY, unknown)
 
 
 def plugin_info(name: str) -> dict[str, Any] | None:

@@ -36,12 +36,10 @@ def available_formats() -> list[str]:
 
 
 def format_target(name: str) -> plugins.Target:
-    known = plugins.targets("export format", FORMATS)  # also refuses a plug-in named like a built-in
-    if name in known:
-        return known[name]
-    if plugins.is_target(name):
-        return plugins.Target("export format", name, name)
-    raise ValueError(f"--format {name!r} is not one of: {', '.join(sorted(known))} (or a package.module:object)")
+    def unknown(known: str) -> str:
+        return f"--format {name!r} is not one of: {known} (or a package.module:object)"
+
+    return plugins.resolve("export format", name, FORMATS, unknown)
 
 
 def plugin_info(name: str) -> dict[str, Any] | None:

@@ -39,16 +39,12 @@ def available_filters() -> list[str]:
 
 
 def filter_target(name: str) -> plugins.Target:
-    known = plugins.targets("filter", _BUILTIN)  # also refuses a plug-in named like a built-in
-    if name in known:
-        return known[name]
-    if plugins.is_target(name):
-        builtin = next((n for n, value in _BUILTIN.items() if value == name), None)
-        return known[builtin] if builtin else plugins.Target("filter", name, name)
-    raise ValueError(
-        f"unknown filter {name!r} in --method; choose from: {', '.join(sorted(known))}, "
-        "or name a filter class as package.module:Class"
-    )
+    def unknown(known: str) -> str:
+        return (
+            f"unknown filter {name!r} in --method; choose from: {known}, or name a filter class as package.module:Class"
+        )
+
+    return plugins.resolve("filter", name, _BUILTIN, unknown)
 
 
 def parse_chain(method: str) -> list[str]:

@@ -45,16 +45,14 @@ def available_labelers() -> list[str]:
 
 def labeler_target(name: str) -> plugins.Target:
     """Where ``--method name`` points: a built-in, an installed plug-in, or a ``module:Class`` given directly."""
-    known = plugins.targets("labeler", _BUILTIN)  # also refuses a plug-in named like a built-in
-    if name in known:
-        return known[name]
-    if plugins.is_target(name):
-        builtin = next((n for n, value in _BUILTIN.items() if value == name), None)
-        return known[builtin] if builtin else plugins.Target("labeler", name, name)
-    raise ValueError(
-        f"unknown --method {name!r}; choose one of: {', '.join(sorted(known))}, "
-        "or name a labeler class as --method package.module:Class"
-    )
+
+    def unknown(known: str) -> str:
+        return (
+            f"unknown --method {name!r}; choose one of: {known}, "
+            "or name a labeler class as --method package.module:Class"
+        )
+
+    return plugins.resolve("labeler", name, _BUILTIN, unknown)
 
 
 def plugin_info(name: str) -> dict[str, Any] | None:

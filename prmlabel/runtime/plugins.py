@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -84,6 +85,20 @@ def targets(kind: str, builtins: dict[str, str]) -> dict[str, Target]:
             )
         out[ep.name] = mine if other is None else other
     return out
+
+
+def resolve(kind: str, name: str, builtins: dict[str, str], unknown: Callable[[str], str]) -> Target:
+    """Where ``name`` points: a built-in, an installed plug-in, or a ``module:Class`` given directly.
+
+    A direct target naming a built-in's own class is that built-in. ``unknown(known_names)`` is the
+    error's text for a name that is none of these."""
+    known = targets(kind, builtins)  # also refuses a plug-in named like a built-in
+    if name in known:
+        return known[name]
+    if is_target(name):
+        builtin = next((n for n, value in builtins.items() if value == name), None)
+        return known[builtin] if builtin else Target(kind, name, name)
+    raise ValueError(unknown(", ".join(sorted(known))))
 
 
 def _who(target: Target) -> str:
