@@ -12,7 +12,7 @@ LLAMA_CPP := llama-cpp-python==0.3.36
 # cached wheel may be installed on another machine than the one that built it.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install demo cluster-deps test test-vllm bench lint clean
+.PHONY: install demo cluster-deps test test-vllm test-train bench lint clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,19 @@ test-vllm:
 	bash tests/backends/vllm_env.sh
 	PRMLABEL_REQUIRE_BACKENDS=vllm HF_HUB_OFFLINE=1 .venv-vllm/bin/python -m pytest -q tests/backends/test_vllm.py
 
+# The exports as trainers read them: TRL's PRMTrainer trains SmolLM2-135M (converted as test-vllm does) for
+# 20 steps on `prmlabel export --format trl` output and the loss must fall; OpenRLHF's PRM reader and loss
+# (0.9.5, the last release with them) read `--format openrlhf`. Own venv .venv-train: torch 2.13.0 CPU
+# (the wheel on disk), TRL 1.13.0 (1.14.0 removed PRMTrainer), set up on first use by tests/train/train_env.sh.
+# Timing (2026-12-05, 2-core VM shared with other jobs, `time make test-train` from scratch with PIP_NO_CACHE_DIR=1):
+# venv + conversion 95 s, tests 75 s, 2 min 53 s in all; venv 1.9 GB, model 517 MB. Under CI's 8-minute share,
+# so .ci/run runs it (after test-vllm, whose converted model it reuses). A second run skips the setup (stamp,
+# converted model): 66 s, with the recipe test added after the timing above (about 12 s of it).
+test-train:
+	bash tests/train/train_env.sh
+	PRMLABEL_REQUIRE_BACKENDS=train HF_HUB_OFFLINE=1 TRL_EXPERIMENTAL_SILENCE=1 .venv-train/bin/python -m pytest -q -s \
+		-p no:xdist tests/train tests/export/test_trl.py tests/export/test_openrlhf.py tests/export/test_placeholder.py
+
 bench: install
 	$(PY) -m tests.bench.run
 
@@ -64,4 +77,4 @@ lint: install
 	$(BIN)/ruff format --check prmlabel tests
 
 clean:
-	rm -rf $(VENV) .venv-vllm runs .pytest_cache
+	rm -rf $(VENV) .venv-vllm .venv-train runs .pytest_cache

@@ -42,7 +42,12 @@ def load_tokenizer(name: str) -> LoadedTokenizer:
         import transformers
     except ImportError:
         return _load_tokenizers(name)
-    tok = transformers.AutoTokenizer.from_pretrained(name)
+    if Path(name).is_file():  # a tokenizer.json: AutoTokenizer takes folders and Hub names only
+        return _load_tokenizers(name)
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--tokenizer {name}: transformers could not load it ({exc})") from exc
     added = [t for _, t in sorted((i, t) for t, i in tok.get_added_vocab().items())]
     reserved = {str(t) for t in tok.all_special_tokens if t not in getattr(tok, "additional_special_tokens", [])}
     template = tok.chat_template if isinstance(tok.chat_template, str) else ""

@@ -1,4 +1,11 @@
-"""TRL export, loaded with `datasets` and tokenized as PRMTrainer.tokenize_row does."""
+"""TRL export, loaded with `datasets` and tokenized as PRMTrainer.tokenize_row does.
+
+Two versions of the tokenization test: ``..._with_trls_own_tokenize_row`` calls TRL's code
+(``trl.experimental.prm.PRMTrainer.tokenize_row``, TRL 0.29-1.13) with SmolLM2's transformers
+tokenizer and runs in the venv of ``make test-train``; ``..._restated`` runs the restatement in
+tests/export/trainers.py with SmolLM2's tokenizer through llama.cpp and runs in the main venv. Where
+both TRL and transformers are there, the restatement is also checked against TRL's output.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,12 @@ import pytest
 from prmlabel.contract.store import StoreError
 from prmlabel.stages.export import run_export
 from tests.export.folders import LABEL_ROWS, labeled_folder, labels_folder
-from tests.export.trainers import LlamaCppTokenizer, trl_tokenize_row
+from tests.export.trainers import HFTokenizer, LlamaCppTokenizer, hf_tokenizer, trainer_module, trl_tokenize_row
 
 datasets = pytest.importorskip("datasets")
 
 
-def test_trl_rows_tokenize_with_one_label_per_step_on_its_last_token(tmp_path):
+def _exported(tmp_path):
     out = tmp_path / "prm_train.parquet"
     summary = run_export(labeled_folder(tmp_path), out, "trl")
     ds = datasets.load_dataset("parquet", data_files=str(out), split="train")
@@ -24,13 +31,34 @@ def test_trl_rows_tokenize_with_one_label_per_step_on_its_last_token(tmp_path):
     assert by_prompt[("Question p1: what is the final number?", ("2 + 3 = 6", "6 * 2 = 12"))] == [True, False]
     # p4/r0: [True, None] -> only the known step, never a negative for the unknown one.
     assert by_prompt[("Question p4: what is the final number?", ("9 - 3 = 6",))] == [True]
-    tokenizer = LlamaCppTokenizer()
+    return ds
+
+
+def _check_one_label_per_step(row: dict, tokens: dict, newline: int) -> None:
+    labeled = [(i, v) for i, v in enumerate(tokens["labels"]) if v != -100]
+    assert [v for _, v in labeled] == [int(b) for b in row["labels"]]
+    assert all(tokens["input_ids"][i] == newline for i, _ in labeled)  # the separator closing each step
+
+
+def test_trl_rows_tokenize_with_one_label_per_step_with_trls_own_tokenize_row(tmp_path):
+    prm = trainer_module("trl.experimental.prm")
+    ds = _exported(tmp_path)
+    tok = hf_tokenizer()
+    newline = tok("\n", add_special_tokens=False)["input_ids"][-1]
     for row in ds:
-        tokens = trl_tokenize_row(row, tokenizer)
-        labeled = [(i, v) for i, v in enumerate(tokens["labels"]) if v != -100]
-        assert [v for _, v in labeled] == [int(b) for b in row["labels"]]
-        newline = tokenizer.encode("\n")[-1]
-        assert all(tokens["input_ids"][i] == newline for i, _ in labeled)  # the separator closing each step
+        # TRL's signature: (features, tokenizer, step_separator, max_length, max_completion_length,
+        # train_on_last_step_only, is_eval), PRMConfig's defaults but no truncation.
+        tokens = prm.PRMTrainer.tokenize_row(row, tok, "\n", None, None, False, False)
+        _check_one_label_per_step(row, tokens, newline)
+        assert trl_tokenize_row(row, HFTokenizer(tok)) == tokens  # the restatement says what TRL does
+
+
+def test_trl_rows_tokenize_with_one_label_per_step_restated(tmp_path):
+    ds = _exported(tmp_path)
+    tokenizer = LlamaCppTokenizer()
+    newline = tokenizer.encode("\n")[-1]
+    for row in ds:
+        _check_one_label_per_step(row, trl_tokenize_row(row, tokenizer), newline)
 
 
 def test_soft_labels_into_trl_are_refused_without_a_threshold(tmp_path):
@@ -49,3 +77,8 @@ def test_threshold_turns_soft_values_into_booleans(tmp_path):
         expected = [v >= 0.7 for v in values[completions[0]][: len(labels)]]
         assert labels == expected
     assert got[("2 + 3 = 6", "6 * 2 = 12")] == [True, False]  # 0.75 >= 0.7, 0.0 < 0.7; the null step is cut
+
+
+def test_placeholder_options_go_with_tagged_formats_only(tmp_path):
+    with pytest.raises(ValueError, match="--placeholder and --tokenizer go with --format openrlhf or math-shepherd"):
+        run_export(labeled_folder(tmp_path), tmp_path / "o.jsonl", "trl", placeholder="<step>")

@@ -1,6 +1,13 @@
-"""What each trainer does with an exported row, restated from its source, with real tokenizers.
+"""What each trainer does with an exported row: the trainers' own code where it is installed, else a restatement.
 
-- TRL ``PRMTrainer.tokenize_row`` (trl/trainer/prm_trainer.py): prompt ids (BOS first), each
+Where TRL and OpenRLHF are importable (the venv of ``make test-train``: tests/train/train_env.sh), the
+tests call ``PRMTrainer.tokenize_row``, ``ProcessRewardDataset`` and ``PRMLoss`` themselves, with
+SmolLM2-135M's tokenizer (the folder that tests/backends/convert_gguf.py writes), and check that the
+restatements below agree with them; in the main venv (no TRL, no OpenRLHF) those tests skip, unless
+PRMLABEL_REQUIRE_BACKENDS names ``train``, and the restatements run:
+
+- TRL ``PRMTrainer.tokenize_row`` (trl/experimental/prm/prm_trainer.py in TRL 0.29-1.13): prompt ids
+  (BOS first where the tokenizer has one), each
   completion's ids plus the ids of ``step_separator``, ``int(label)`` on the last token of each
   completion and -100 elsewhere.
 - OpenRLHF ``ProcessRewardDataset.__getitem__`` (openrlhf/datasets/process_reward_dataset.py): the
@@ -14,9 +21,63 @@ Math-Shepherd's PRM uses (SmolLM2 splits ``ки`` into two tokens, which OpenRLH
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import sys
+import types
 from itertools import chain
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.conftest import REPO, skip_or_fail
+
+MODEL_DIR = Path(os.environ.get("PRMLABEL_TRAIN_MODEL", REPO / ".cache" / "smollm2-135m-instruct"))
+SETUP_HINT = "`make test-train` installs it (tests/train/train_env.sh, venv .venv-train)"
+
+
+def trainer_module(name: str) -> Any:
+    """Import a trainer's module, or skip (fail where PRMLABEL_REQUIRE_BACKENDS names ``train``)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        skip_or_fail("train", f"{name} is not importable ({exc}); {SETUP_HINT}")
+
+
+def hf_tokenizer() -> Any:
+    """SmolLM2-135M's tokenizer through transformers, from the converted model folder."""
+    transformers = trainer_module("transformers")
+    if not (MODEL_DIR / "tokenizer.json").is_file():
+        skip_or_fail("train", f"no converted SmolLM2 at {MODEL_DIR}; {SETUP_HINT}")
+    return transformers.AutoTokenizer.from_pretrained(MODEL_DIR)
+
+
+def openrlhf_prm_loss() -> type:
+    """``openrlhf.models.loss.PRMLoss``, OpenRLHF's own file, loaded without ``openrlhf/models/__init__.py``,
+    which imports the Actor and with it deepspeed, peft and flash-attn (no CPU build). loss.py itself needs
+    only torch and ``openrlhf/models/utils.py``."""
+    spec = importlib.util.find_spec("openrlhf")
+    if spec is None or not spec.submodule_search_locations:
+        skip_or_fail("train", f"openrlhf is not installed; {SETUP_HINT}")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    if not (folder / "loss.py").is_file():
+        skip_or_fail("train", f"this openrlhf has no models/loss.py (PRM was removed after 0.9.5); {SETUP_HINT}")
+    trainer_module("openrlhf")
+    saved = {k: sys.modules.get(k) for k in ("openrlhf.models", "openrlhf.models.utils", "openrlhf.models.loss")}
+    package = types.ModuleType("openrlhf.models")
+    package.__path__ = [str(folder)]
+    sys.modules["openrlhf.models"] = package
+    try:
+        loss = importlib.import_module("openrlhf.models.loss")
+    finally:
+        for key, module in saved.items():
+            if module is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = module
+    return loss.PRMLoss
 
 
 class LlamaCppTokenizer:
@@ -38,14 +99,26 @@ class LlamaCppTokenizer:
         return self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
 
-def trl_tokenize_row(row: dict, tokenizer: LlamaCppTokenizer, step_separator: str = "\n") -> dict:
+class HFTokenizer:
+    """A transformers tokenizer with the two calls of the restatement below (no special tokens added)."""
+
+    def __init__(self, tok: Any) -> None:
+        self.tok = tok
+        self.bos_token_id = tok.bos_token_id
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tok(text, add_special_tokens=False)["input_ids"])
+
+
+def trl_tokenize_row(row: dict, tokenizer: LlamaCppTokenizer | HFTokenizer, step_separator: str = "\n") -> dict:
     prompt_ids = tokenizer.encode(row["prompt"])
     completions_ids = [tokenizer.encode(c) for c in row["completions"]]
     labels = [int(label) for label in row["labels"]]
     separator_ids = tokenizer.encode(step_separator)
     completions_ids = [c + separator_ids for c in completions_ids]
     step_labels = [[-100] * (len(c) - 1) + [label] for c, label in zip(completions_ids, labels, strict=False)]
-    prompt_ids = [tokenizer.bos_token_id] + prompt_ids
+    if tokenizer.bos_token_id is not None:
+        prompt_ids = [tokenizer.bos_token_id] + prompt_ids
     return {
         "input_ids": prompt_ids + list(chain(*completions_ids)),
         "labels": [-100] * len(prompt_ids) + list(chain(*step_labels)),
@@ -64,15 +137,21 @@ def placeholder_tokenizer(texts: list[str], placeholder: str = "ки"):
     return tok
 
 
+def ids_of(tok, text: str) -> list[int]:
+    """``tok.encode(text, add_special_tokens=False)`` as a list, for a ``tokenizers`` or transformers tokenizer."""
+    out = tok.encode(text, add_special_tokens=False)
+    return list(getattr(out, "ids", out))
+
+
 def token_id(tok, token: str) -> int:
     """OpenRLHF's convert_token_to_id: the token must encode to exactly one id."""
-    ids = tok.encode(token, add_special_tokens=False).ids
+    ids = ids_of(tok, token)
     assert len(ids) == 1, f"{token!r} is {len(ids)} tokens; OpenRLHF needs one"
     return ids[0]
 
 
 def openrlhf_item(row: dict, tok, input_key: str = "input", label_key: str = "value", placeholder: str = "ки"):
-    input_ids = tok.encode(row[input_key], add_special_tokens=False).ids
+    input_ids = ids_of(tok, row[input_key])
     values = row[label_key]
     assert isinstance(values, list), "labels should be a list of strings or numbers"
     if isinstance(values[0], str):
