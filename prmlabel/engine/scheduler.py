@@ -26,11 +26,7 @@ from prmlabel.backends import Backend, GenerationRequest, Sampling
 from prmlabel.engine.cache import RolloutCache, prefix_key
 from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.runtime.seeds import derive_seed
-from prmlabel.text.answers import Verdict, compare_answers, extract_answer, try_extract_answer
-
-# Part of every continuation's cache key: a cached sample's ``correct`` was decided by the answer
-# rules of its time, so changing the rules must not reuse old verdicts (bump on any rule change).
-ANSWER_RULES_VERSION = "answers-v2"
+from prmlabel.text.answers import RULES_VERSION, compare_answers, extract_answer, try_extract_answer
 
 
 @dataclass
@@ -211,7 +207,7 @@ class Scheduler:
             self._seed_keys[key] = key
             return key
         seed_key = prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
-        key = prefix_key(ANSWER_RULES_VERSION, seed_key)  # the samples stay those of seed_key; verdicts are new
+        key = prefix_key(RULES_VERSION, seed_key)  # the samples stay those of seed_key; verdicts are new
         self._seed_keys[key] = seed_key
         return key
 
@@ -282,15 +278,5 @@ class Scheduler:
             return False
         memo = (final, job.reference, job.domain)
         if memo not in self._equivalent:
-            self._equivalent[memo] = _verdict(final, job.reference, job.domain)
+            self._equivalent[memo] = compare_answers(final, job.reference, job.domain).correct
         return self._equivalent[memo]
-
-
-def _verdict(final: str, reference: str, domain: str) -> bool | None:
-    """The answer checker's three outcomes as True / False / None (undecidable)."""
-    check = compare_answers(final, reference, domain)
-    if check == Verdict.SAME:
-        return True
-    if check == Verdict.DIFFERENT:
-        return False
-    return None

@@ -32,6 +32,7 @@ from prmlabel.text.answer_rules import (
 
 __all__ = [
     "DOMAINS",
+    "RULES_VERSION",
     "AnswerCheck",
     "Verdict",
     "check_answer",
@@ -57,6 +58,16 @@ class Verdict(str, Enum):
     SAME = "same"
     DIFFERENT = "different"
     UNDECIDABLE = "undecidable"  # no reference, a parse failure, a timeout: neither right nor wrong
+
+    @property
+    def correct(self) -> bool | None:
+        """True for SAME, False for DIFFERENT, None when it could not be decided (never read as wrong)."""
+        return None if self is Verdict.UNDECIDABLE else self is Verdict.SAME
+
+
+# Bump on any change to extraction or comparison: the engine's rollout cache keys every stored
+# verdict by it, so a rule change never reuses verdicts decided by the old rules.
+RULES_VERSION = "answers-v2"
 
 
 def _check_domain(domain: str) -> None:
@@ -308,9 +319,7 @@ class AnswerCheck:
     @property
     def is_correct(self) -> bool | None:
         """True / False, or None when the checker could not decide."""
-        if self.verdict == Verdict.UNDECIDABLE:
-            return None
-        return self.verdict == Verdict.SAME
+        return self.verdict.correct
 
 
 def check_answer(response: str, reference: str | None, domain: str = "math") -> AnswerCheck:
