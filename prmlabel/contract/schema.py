@@ -126,6 +126,41 @@ LABELED_FIELDS: list[pa.Field] = LABEL_FIELDS + [
 ]
 LABELED = pa.schema(LABELED_FIELDS, metadata={"prmlabel.schema": "labeled", "prmlabel.schema_version": SCHEMA_VERSION})
 
+# One node of a question's search tree (``nodes/`` beside a tree method's labels). Walk a tree with a
+# recursive CTE on (problem_id, parent_id) -> (problem_id, node_id): docs/output.md.
+NODE_COST = pa.struct(
+    [
+        ("rollouts", pa.int64()),  # continuations drawn for this node's estimate
+        ("generated_tokens", pa.int64()),  # tokens generated for the node (its step and its estimate)
+    ]
+)
+NODE_FIELDS: list[pa.Field] = [
+    pa.field("problem_id", pa.string(), nullable=False),
+    pa.field("node_id", pa.int32(), nullable=False),  # per question, creation order; the root is 0
+    pa.field("parent_id", pa.int32()),  # null for the root
+    pa.field("depth", pa.int32()),  # steps from the root
+    pa.field("question", pa.string()),
+    pa.field("reference_answer", pa.string()),
+    pa.field("prefix_steps", pa.list_(pa.string())),  # the steps from the root to the parent
+    pa.field("step", pa.string()),  # the text this node adds ("" for the root)
+    pa.field("visits", pa.int64()),  # times the search selected the node
+    pa.field("rollouts", pa.int64()),  # decided continuations behind ``mc``
+    pa.field("successes", pa.int64()),  # of them, those that reach the reference answer
+    pa.field("mc", pa.float64()),  # successes / rollouts; null when none was decided
+    pa.field("q", pa.float64()),  # the search's own value of the node, where the method keeps one
+    pa.field("value_target", pa.float64()),  # the method's training target (ReST-MCTS*), else null
+    pa.field("value_kind", pa.string()),  # what ``mc``/``value_target`` are for the export
+    pa.field("terminal", pa.bool_()),  # the node's step ends the solution
+    pa.field("correct", pa.bool_()),  # a terminal node's answer is right; null: not checked or undecidable
+    pa.field("source", pa.string()),  # root | response | rollout | expansion | merge
+    pa.field("response_id", pa.string()),  # the input response the node lies on, if any
+    pa.field("method", pa.string()),
+    pa.field("node_extra", pa.string()),  # JSON: what the method knows beyond the columns
+    pa.field("node_cost", NODE_COST),
+    pa.field("node_provenance", LABEL_PROVENANCE),
+]
+NODES = pa.schema(NODE_FIELDS, metadata={"prmlabel.schema": "nodes", "prmlabel.schema_version": SCHEMA_VERSION})
+
 # A row that a stage could not process: where it came from and why, plus the raw row as JSON text.
 REJECT_FIELDS: list[pa.Field] = [
     pa.field("file", pa.string()),
@@ -142,6 +177,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "rollouts": ROLLOUTS,
     "labels": LABELS,
     "labeled": LABELED,
+    "nodes": NODES,
     "rejects": REJECTS,
 }
 

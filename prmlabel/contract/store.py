@@ -34,6 +34,9 @@ from prmlabel import __version__
 from prmlabel.contract.config import config_diff, to_yaml
 from prmlabel.contract.schema import REJECTS, SCHEMA_VERSION, table_from_rows
 
+# Tables a stage may write beside its rows, one folder each, sharded like the rows.
+SIDE_TABLES = ("nodes",)
+
 
 class StoreError(RuntimeError):
     """A problem with an output folder that the user must resolve; the message says how."""
@@ -112,6 +115,12 @@ class ShardStore:
 
     def rejects_path(self, index: int) -> Path:
         return self.root / "rejects" / f"{part_name(index)}.parquet"
+
+    def side_path(self, name: str, index: int) -> Path:
+        """Shard ``index`` of a side table (e.g. ``nodes/``) written beside the stage's rows."""
+        if name not in SIDE_TABLES:
+            raise ValueError(f"unknown side table {name!r}; known: {', '.join(SIDE_TABLES)}")
+        return self.root / name / f"{part_name(index)}.parquet"
 
     def record_path(self, index: int) -> Path:
         return self.root / "_records" / f"{part_name(index)}.json"
@@ -219,7 +228,7 @@ class ShardStore:
         """Remove everything this store writes (``--overwrite``), keeping the locks."""
         for path in self.root.glob("part-*.parquet"):
             path.unlink()
-        for sub in ("rejects", "_records"):
+        for sub in ("rejects", "_records", *SIDE_TABLES):
             shutil.rmtree(self.root / sub, ignore_errors=True)
         for name in ("manifest.json", "config.yaml"):
             (self.root / name).unlink(missing_ok=True)
@@ -227,7 +236,7 @@ class ShardStore:
     def _clean_temporary_files(self, only_shard: int | None) -> None:
         """Remove what a killed run left half-written (only our own shard's when others may run)."""
         pattern = f".{part_name(only_shard)}*.tmp-*" if only_shard is not None else ".*.tmp-*"
-        for folder in (self.root, self.root / "rejects", self.root / "_records"):
+        for folder in (self.root, self.root / "rejects", self.root / "_records", *(self.root / n for n in SIDE_TABLES)):
             for path in folder.glob(pattern):
                 path.unlink(missing_ok=True)
 
@@ -250,8 +259,12 @@ class ShardStore:
         rows_out: int,
         seconds: float,
         cost: dict[str, Any],
+        side: dict[str, pa.Table] | None = None,
     ) -> ShardRecord:
-        """Write one shard's rows and rejects, then its record (the commit point).
+        """Write one shard's rows, rejects and side tables, then its record (the commit point).
+
+        Side tables (``nodes``: a tree method's search trees) are written before the record, so a
+        killed run redoes the whole shard and every table of it comes out as an uninterrupted run's.
 
         ``rows_in``/``rows_out`` count input units (problems for generate), so the invariant
         rows in = rows out + rejected holds even where one input row becomes several output rows;
@@ -262,6 +275,12 @@ class ShardStore:
         self._write_manifest()
         size = write_parquet_atomic(table, self.shard_path(index))
         size += write_parquet_atomic(table_from_rows(rejects, REJECTS), self.rejects_path(index))
+        side_rows: dict[str, int] = {}
+        for name, side_table in sorted((side or {}).items()):
+            size += write_parquet_atomic(side_table, self.side_path(name, index))
+            side_rows[name] = side_table.num_rows
+        if side_rows:
+            cost = {**cost, "side_rows": side_rows}
         record = ShardRecord(
             shard=index,
             rows_in=rows_in,

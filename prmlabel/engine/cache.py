@@ -28,6 +28,7 @@ CACHE_SCHEMA = pa.schema(
         ("finish_reason", pa.string()),
         ("completion_tokens", pa.int64()),
         ("prompt_tokens", pa.int64()),
+        ("terminal", pa.bool_()),  # one-step samples: the step ends the solution (null in older files: True)
     ]
 )
 
@@ -81,12 +82,17 @@ class PersistentRolloutCache(RolloutCache):
         files = sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else []
         for path in files:
             try:
-                table = pq.read_table(path, schema=CACHE_SCHEMA)
+                table = pq.read_table(path)
             except (pa.ArrowInvalid, OSError):
                 continue  # a file cut short by a crash before its rename cannot exist; be safe anyway
             for row in table.to_pylist():
                 self._samples[(row["key"], row["index"])] = Rollout(
-                    row["text"], row["correct"], row["finish_reason"], row["completion_tokens"], row["prompt_tokens"]
+                    row["text"],
+                    row["correct"],
+                    row["finish_reason"],
+                    row["completion_tokens"],
+                    row["prompt_tokens"],
+                    terminal=row.get("terminal") is not False,  # files before one-step samples have none
                 )
         if len(files) > 16:
             self._write(list((k, i, r) for (k, i), r in self._samples.items()))
@@ -126,6 +132,7 @@ class PersistentRolloutCache(RolloutCache):
                 "finish_reason": [r.finish_reason for _, _, r in entries],
                 "completion_tokens": [r.completion_tokens for _, _, r in entries],
                 "prompt_tokens": [r.prompt_tokens for _, _, r in entries],
+                "terminal": [r.terminal for _, _, r in entries],
             },
             schema=CACHE_SCHEMA,
         )

@@ -9,6 +9,10 @@ of binary searches therefore costs about log2(steps) backend calls, not one per 
 Seeds: sample j of a prefix draws with ``derive_seed(run seed, question, prefix) + j``, so a sample
 is the same whichever labeler asks, in whatever order, after however many restarts.
 
+A one-step request (``RolloutRequest.one_step``, a tree search's expansion) is answered the same
+way with the job's step delimiter added to the stop strings: each sample is one step, terminal or
+not (see :class:`~prmlabel.engine.types.Rollout`), cached and seeded apart from full continuations.
+
 A request with its own ``question`` (a fresh prompt, e.g. a judge's critique) is answered the same
 way, keyed by that prompt instead of the job's question and prefix: sample j of a prompt is cached,
 seeded (``derive_seed(run seed, key) + j``) and costed like a continuation, but never checked
@@ -19,10 +23,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prmlabel.backends import Backend, GenerationRequest, Sampling
+from prmlabel.backends import Backend, Completion, GenerationRequest, Sampling
 from prmlabel.engine.cache import RolloutCache, prefix_key
 from prmlabel.engine.types import LabelProgram, Rollout, RolloutRequest, RolloutResult, StepLabels
 from prmlabel.runtime.seeds import derive_seed
@@ -61,6 +65,7 @@ class Job:
     program: LabelProgram
     payload: Any = None  # the caller's handle on the row; the scheduler never reads it
     group: str = ""  # the problem: a token budget is shared by the responses of one problem
+    step_delimiter: str = "\n\n"  # where a one-step request stops (the problem's step format)
     cost: JobCost = field(default_factory=JobCost)
     result: StepLabels | None = None
     error: str | None = None
@@ -183,7 +188,7 @@ class Scheduler:
                 rollout = self.cache.get(key, index)
                 assert rollout is not None
                 rollouts.append(rollout)
-                if request.question is None and rollout.correct is None:
+                if request.question is None and rollout.correct is None and rollout.terminal:
                     job.cost.undecided_rollouts += 1
                 if (key, index) in self._used:
                     job.cost.cache_hits += 1
@@ -206,7 +211,10 @@ class Scheduler:
             key = prefix_key(self.model_key, "fresh prompt", request.question)
             self._seed_keys[key] = key
             return key
-        seed_key = prefix_key(self.model_key, job.question, job.reference or "", job.domain, request.prefix)
+        parts = [self.model_key, job.question, job.reference or "", job.domain, request.prefix]
+        if request.one_step:  # one step and a whole continuation of a prefix are different samples
+            parts += ["one step", job.step_delimiter]
+        seed_key = prefix_key(*parts)
         key = prefix_key(RULES_VERSION, seed_key)  # the samples stay those of seed_key; verdicts are new
         self._seed_keys[key] = seed_key
         return key
@@ -224,7 +232,7 @@ class Scheduler:
                 question=job.question if request.question is None else request.question,
                 prefix=request.prefix,
                 k=count,
-                sampling=self.sampling,
+                sampling=self._sampling(job, request),
                 seed=derive_seed(self.seed, self._seed_keys[key]) + first,
                 system=self.system if request.question is None else None,
             )
@@ -241,19 +249,54 @@ class Scheduler:
                 runs[start : start + self.max_batch], results, strict=True
             ):
                 for i, completion in enumerate(result.completions):
-                    checked = request.question is None  # an answer to a fresh prompt has no reference
-                    rollout = Rollout(
-                        text=completion.text,
-                        correct=checked
-                        and self._is_correct(job, request.prefix, completion.text, completion.finish_reason),
-                        finish_reason=completion.finish_reason,
-                        completion_tokens=completion.completion_tokens,
-                        prompt_tokens=completion.prompt_tokens,
-                    )
+                    if request.one_step:
+                        rollout = self._step(job, request.prefix, completion)
+                    else:
+                        checked = request.question is None  # an answer to a fresh prompt has no reference
+                        rollout = Rollout(
+                            text=completion.text,
+                            correct=checked
+                            and self._is_correct(job, request.prefix, completion.text, completion.finish_reason),
+                            finish_reason=completion.finish_reason,
+                            completion_tokens=completion.completion_tokens,
+                            prompt_tokens=completion.prompt_tokens,
+                        )
                     self.cache.put(key, first + i, rollout)
                     stats.generated_rollouts += 1
                     stats.generated_tokens += completion.completion_tokens
                     stats.prompt_tokens += completion.prompt_tokens
+
+    def _sampling(self, job: Job, request: RolloutRequest) -> Sampling:
+        if not request.one_step:
+            return self.sampling
+        if job.step_delimiter in self.sampling.stop:
+            return self.sampling
+        return replace(self.sampling, stop=(*self.sampling.stop, job.step_delimiter))
+
+    def _step(self, job: Job, prefix: str, completion: Completion) -> Rollout:
+        """One step after ``prefix``: terminal or not, checked only when terminal.
+
+        Terminal: cut at ``max_tokens`` or failed (finish reason not ``stop``), ended by the model
+        (the backend says end of sequence, or the step is empty), or the step states a final answer
+        (an explicit one: a box, "the answer is", ``####``). A backend that cannot tell a stop string
+        from the end of sequence (llama.cpp) makes an answerless last step look open: its next
+        expansion comes back empty and closes the path as a failure, which is what it is.
+        A step that is not terminal gets the delimiter back (the engine strips the stop string), so
+        ``prefix + text`` is again a prefix of whole steps.
+        """
+        text, finish = completion.text, completion.finish_reason
+        stop_reason = getattr(completion, "stop_reason", None)
+        states_answer = bool(text.strip()) and extract_answer(text, job.domain, strict=True) is not None
+        terminal = finish != "stop" or stop_reason == "eos" or not text.strip() or states_answer
+        correct = self._is_correct(job, prefix, text, finish) if terminal else None
+        return Rollout(
+            text=text if terminal else text + job.step_delimiter,
+            correct=correct,
+            finish_reason=finish,
+            completion_tokens=completion.completion_tokens,
+            prompt_tokens=completion.prompt_tokens,
+            terminal=terminal,
+        )
 
     def _is_correct(self, job: Job, prefix: str, text: str, finish_reason: str) -> bool | None:
         """Whether the continuation reaches the reference: True, False, or None when it cannot be told.

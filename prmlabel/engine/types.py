@@ -33,6 +33,10 @@ class RolloutRequest:
     # against the reference (``Rollout.correct`` is False) and get no system prompt. They are cached,
     # seeded and costed exactly like continuations, keyed by this text.
     question: str | None = None
+    # Exactly the next step after ``prefix``: the backend stops at the job's step delimiter (one-step
+    # expansion, as tree searches grow a tree). Sample j of a one-step request is cached and seeded
+    # apart from sample j of a full continuation of the same prefix. See :class:`Rollout` ``terminal``.
+    one_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,21 @@ class Rollout:
     counted; it is never a success or a failure. An empty or truncated (``length``) completion is
     decided: the policy did not reach the answer, so it is False.
 
-    An answer to a fresh prompt (``RolloutRequest.question``) is never checked: ``correct`` is False."""
+    An answer to a fresh prompt (``RolloutRequest.question``) is never checked: ``correct`` is False.
+
+    A one-step sample (``RolloutRequest.one_step``) is one step: ``text`` ends with the step delimiter
+    unless the step ends the solution, so ``prefix + text`` is again a prefix of whole steps.
+    ``terminal`` is True when the step ends the solution: it states a final answer, the model ended
+    it (end of sequence, an empty step), or it was cut at ``max_tokens`` (``length``) or failed
+    (``error``). Only a terminal step is checked: ``correct`` is None on a non-terminal one (not an
+    undecided outcome: there is no outcome yet). A full continuation is always terminal."""
 
     text: str
     correct: bool | None
     finish_reason: str
     completion_tokens: int
     prompt_tokens: int = 0
+    terminal: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,3 +138,86 @@ class StepLabels:
 
 
 LabelProgram = Generator[list[RolloutRequest], list[RolloutResult], StepLabels]
+
+
+# -- trees: labelers that grow one search tree per question ---------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """What a tree labeler may know of a question: the problem and every response of it in the shard."""
+
+    problem_id: str
+    problem: dict[str, Any] = field(hash=False)  # question, reference_answer, domain, parsed meta
+    responses: tuple[ResponseView, ...] = ()
+
+
+@dataclass
+class Node:
+    """One node of a question's search tree: a prefix with what the search learned about it.
+
+    ``node_id`` numbers nodes per question in creation order (the root is 0, with ``parent_id``
+    None). ``prefix_steps`` are the steps from the root to the parent; ``step`` the text this node
+    adds (one step for a one-step expansion; a binary search's jump may add several pieces, joined).
+    ``depth`` counts steps from the root. ``rollouts``/``successes`` are the decided continuations
+    behind ``mc`` (None: none decided or none drawn); ``q`` the search's own value of the node where
+    the method keeps one; ``value_target`` the training target the method defines (ReST-MCTS*'s
+    weighted value); ``terminal``/``correct`` mark a leaf that ends the solution and whether its
+    answer is right (None: not checked or undecidable). ``source`` says how the node was made
+    ("root", "response", "rollout", "expansion", "merge"); ``response_id`` the input response it
+    lies on, if any. ``tokens`` are the generated tokens spent on it; ``extra`` anything else (JSON).
+    """
+
+    node_id: int
+    parent_id: int | None
+    prefix_steps: tuple[str, ...]
+    step: str
+    depth: int
+    visits: int = 0
+    rollouts: int = 0
+    successes: int = 0
+    mc: float | None = None
+    q: float | None = None
+    value_target: float | None = None
+    terminal: bool = False
+    correct: bool | None = None
+    source: str = "expansion"
+    response_id: str | None = None
+    tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The whole prefix through this node."""
+        return "".join(self.prefix_steps) + self.step
+
+
+@dataclass
+class TreePath:
+    """A root-to-leaf path read off the tree, labeled as a new response (e.g. ReST-MCTS*'s traces)."""
+
+    path_id: str  # unique within the question, e.g. "leaf-17"
+    steps: tuple[str, ...]
+    is_correct: bool | None
+    labels: StepLabels
+    node_ids: tuple[int, ...]  # the tree's nodes along the path, root excluded, one per step
+
+
+@dataclass
+class TreeLabels:
+    """A tree labeler's result for one question.
+
+    ``responses`` labels input responses by ``response_id`` (one the labeler leaves out is written as
+    produced by the tree, with no labels row); ``paths`` are new labeled responses read off the tree;
+    ``dropped`` leaves the whole question out with this reason (e.g. OmegaPRM's question filter),
+    counted as rejected rows; ``extra`` is question-level (stop reason, budget used)."""
+
+    nodes: list[Node]
+    responses: dict[str, StepLabels] = field(default_factory=dict)
+    paths: list[TreePath] = field(default_factory=list)
+    dropped: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TreeProgram = Generator[list[RolloutRequest], list[RolloutResult], TreeLabels]
+"""A tree labeler's program over one question: requests in, results back, :class:`TreeLabels` out."""

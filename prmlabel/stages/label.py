@@ -18,12 +18,13 @@ from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.backends import Backend, LazyBackend, Sampling
-from prmlabel.contract.schema import LABELS, ROLLOUTS
+from prmlabel.contract.schema import LABELS, NODES, ROLLOUTS, table_from_rows
 from prmlabel.contract.store import ShardStore, StoreError, part_name, shard_of
 from prmlabel.engine.cache import PersistentRolloutCache, RolloutCache
 from prmlabel.engine.scheduler import Job, Scheduler
-from prmlabel.engine.types import ResponseView
+from prmlabel.engine.types import ResponseView, StepLabels, TreeLabels
 from prmlabel.labelers import load_labeler
+from prmlabel.stages.label_trees import check_tree, is_tree_labeler, question_jobs, tree_rows
 from prmlabel.stages.runner import ShardOutput, StageInputs
 
 DEFAULT_PROMPT = {
@@ -135,7 +136,8 @@ class LabelStage:
     def process(self, items: list[tuple[str, int, dict[str, Any]]], progress: tqdm, shard: int = 0) -> ShardOutput:
         prompt = self.config["prompt"]
         pass_rate = _pass_rates([row for _, _, row in items])
-        jobs: list[Job] = []
+        tree = is_tree_labeler(self.labeler)
+        views: list[tuple[tuple[str, int, dict[str, Any]], ResponseView]] = []
         rows: list[dict[str, Any]] = []
         rejects: list[dict[str, Any]] = []
         for path, row_number, row in items:
@@ -143,28 +145,23 @@ class LabelStage:
                 rejects.append(_reject(path, row_number, row, "steps", "the response has no steps to label"))
                 progress.update(1)
                 continue
-            view = ResponseView(
-                problem_id=row["problem_id"],
-                response_id=row["response_id"],
-                steps=tuple(row["steps"]),
-                is_correct=None if row.get("is_correct") is None else bool(row["is_correct"]),
-                problem_pass_rate=pass_rate[row["problem_id"]],
-                problem={
-                    "question": row["question"],
-                    "reference_answer": row.get("reference_answer"),
-                    "domain": row.get("domain"),
-                    "meta": json.loads(row["meta"]) if row.get("meta") else {},
-                },
-            )
-            job = Job(
-                question=prompt["template"].replace("{question}", row["question"]),
-                reference=row.get("reference_answer"),
-                domain=row.get("domain") or "math",
-                program=self.labeler.label(view),
-                payload=(path, row_number, row),
-                group=row["problem_id"],
-            )
-            jobs.append(job)
+            views.append(((path, row_number, row), _view(row, pass_rate)))
+        template = prompt["template"]
+        if tree:
+            jobs = question_jobs(views, self.labeler, template, getattr(self.labeler, "step_delimiter", "\n\n"))
+        else:
+            jobs = [
+                Job(
+                    question=template.replace("{question}", row["question"]),
+                    reference=row.get("reference_answer"),
+                    domain=row.get("domain") or "math",
+                    program=self.labeler.label(view),
+                    payload=item,
+                    group=row["problem_id"],
+                )
+                for item, view in views
+                for row in (item[2],)
+            ]
         model_key = self._model_key()
         scheduler = Scheduler(
             self.backend,
@@ -176,9 +173,14 @@ class LabelStage:
             cache=self._cache(model_key, shard),
             token_budget=self.config.get("token_budget"),
         )
-        stats = scheduler.run(jobs, on_done=lambda job: progress.update(1))
+        stats = scheduler.run(jobs, on_done=lambda job: progress.update(len(job.payload) if tree else 1))
         provenance = self._provenance()
+        nodes: list[dict[str, Any]] = []
+        tree_cost = {"questions": len(jobs) if tree else 0, "questions_dropped": 0, "tree_paths": 0}
         for job in jobs:
+            if tree:
+                self._tree_result(job, provenance, rows, nodes, rejects, tree_cost)
+                continue
             path, row_number, row = job.payload
             if job.error is not None or job.result is None:
                 rejects.append(_reject(path, row_number, row, "method", job.error or "no labels"))
@@ -206,7 +208,9 @@ class LabelStage:
             "unlabeled_steps": sum(h is None for r in rows for h in r["hard"]),
             "unknown_first_error": sum(r["first_error"] is None for r in rows),
             # verifier calls cut off by their time or memory limit (their steps are null, never right)
-            "verifier_timeouts": sum(job.result.extra.get("timeouts", 0) for job in jobs if job.result is not None),
+            "verifier_timeouts": sum(
+                job.result.extra.get("timeouts", 0) for job in jobs if isinstance(job.result, StepLabels)
+            ),
             "generated_rollouts": stats.generated_rollouts,
             "cache_hits": stats.cache_hits,
             "generated_tokens": stats.generated_tokens,
@@ -214,8 +218,39 @@ class LabelStage:
             "backend_seconds": round(stats.backend_seconds, 3),
             "engine_seconds": round(stats.engine_seconds, 3),
         }
+        side = {}
+        if tree:
+            cost.update(tree_cost, nodes=len(nodes))
+            nodes.sort(key=lambda n: (n["problem_id"], n["node_id"]))
+            side["nodes"] = table_from_rows(nodes, NODES)
         cost["provenance"] = provenance  # method, model, file hash or revision, engine version
-        return ShardOutput(rows=rows, rejects=rejects, rows_out=len(rows), cost=cost)
+        rows_out = len(items) - len(rejects)
+        return ShardOutput(rows=rows, rejects=rejects, rows_out=rows_out, cost=cost, side=side)
+
+    def _tree_result(
+        self,
+        job: Job,
+        provenance: dict[str, Any],
+        rows: list[dict[str, Any]],
+        nodes: list[dict[str, Any]],
+        rejects: list[dict[str, Any]],
+        tree_cost: dict[str, int],
+    ) -> None:
+        if job.error is None and isinstance(job.result, TreeLabels) and job.result.dropped is None:
+            try:
+                check_tree(job.group, job.result.nodes)
+            except ValueError as exc:  # a labeler bug in one question must not sink the shard
+                job.error = f"labeler error: {exc}"
+        elif isinstance(job.result, TreeLabels) and job.result.dropped is not None:
+            tree_cost["questions_dropped"] += 1
+        s = self.config["sampling"]
+        sampling = {**s, "stop": list(s.get("stop") or [])}
+        new_rows, new_nodes, rejected = tree_rows(job, self.labeler, provenance, sampling, int(self.config["seed"]))
+        rows.extend(new_rows)
+        nodes.extend(new_nodes)
+        tree_cost["tree_paths"] += len(job.result.paths) if isinstance(job.result, TreeLabels) and not rejected else 0
+        for (path, row_number, row), reason in rejected:
+            rejects.append(_reject(path, row_number, row, "method", reason))
 
     def _cache(self, model_key: str, shard: int) -> RolloutCache:
         """The shard's rollout cache: on disk beside the output unless ``runtime.rollout_cache=none``."""
@@ -267,6 +302,23 @@ def _refuse_policy_sampling(sampling: dict[str, Any], method: str) -> None:
         )
 
 
+def _view(row: dict[str, Any], pass_rate: dict[str, float | None]) -> ResponseView:
+    return ResponseView(
+        problem_id=row["problem_id"],
+        response_id=row["response_id"],
+        steps=tuple(row["steps"]),
+        is_correct=None if row.get("is_correct") is None else bool(row["is_correct"]),
+        problem_pass_rate=pass_rate[row["problem_id"]],
+        problem={
+            "question": row["question"],
+            "reference_answer": row.get("reference_answer"),
+            "domain": row.get("domain"),
+            "source": row.get("source"),
+            "meta": json.loads(row["meta"]) if row.get("meta") else {},
+        },
+    )
+
+
 def _pass_rates(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     """Fraction of each problem's decided responses that are correct (all of a problem's responses share
     a shard); a response whose outcome is unknown counts on neither side, a problem with none decided
@@ -294,7 +346,7 @@ def _reject(path: str, row_number: int, row: dict[str, Any], field: str, reason:
 def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
     cost = totals["cost"]
     responses = max(totals["rows_out"], 1)
-    return {
+    out = {
         "responses in": totals["rows_in"],
         "responses labeled": totals["rows_out"],
         "responses rejected": totals["rows_rejected"],
@@ -312,3 +364,9 @@ def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
         "unknown first errors": int(cost.get("unknown_first_error", 0)),
         "verifier timeouts": int(cost.get("verifier_timeouts", 0)),
     }
+    if cost.get("questions"):  # a tree method: one search tree per question
+        out["questions searched"] = int(cost["questions"] - cost.get("questions_dropped", 0))
+        out["questions dropped by the method"] = int(cost.get("questions_dropped", 0))
+        out["tree nodes (nodes/)"] = int(cost.get("nodes", 0))
+        out["paths read off the trees"] = int(cost.get("tree_paths", 0))
+    return out

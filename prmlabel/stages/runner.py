@@ -37,6 +37,8 @@ class ShardOutput:
     # Rejects that are output units, not input ones (generate: responses left out by require_answer or
     # select_paths); rows in counts them too, so rows in = rows out + rejected still holds.
     dropped: int = 0
+    # Tables written beside the rows, by name (``nodes``: a tree method's search trees), already sorted.
+    side: dict[str, pa.Table] = field(default_factory=dict)
 
 
 class Stage(Protocol):
@@ -148,6 +150,7 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
                         rows_out=out.rows_out,
                         seconds=time.perf_counter() - shard_started,
                         cost=out.cost,
+                        side=out.side,
                     )
                     run.append(index)
         records = [r for r in (store.read_record(i) for i in targets) if r is not None]
