@@ -14,7 +14,12 @@ from typing import Any, Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Sampling:
-    """Sampling settings; ``max_tokens`` is always explicit (vLLM's own default is 16)."""
+    """Sampling settings; ``max_tokens`` is always explicit (vLLM's own default is 16).
+
+    ``stop`` belongs to the request: a batch may mix requests with different stop strings (a one-step
+    request stops at the step delimiter, a rollout beside it does not), and every backend honours each
+    request's own list.
+    """
 
     temperature: float = 0.7
     top_p: float = 1.0
@@ -40,12 +45,21 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class Completion:
     """One continuation. ``text`` excludes the prefix; ``finish_reason`` is ``stop`` or ``length``
-    (or ``error``), and a ``length``-truncated or empty completion never counts as correct."""
+    (or ``error``), and a ``length``-truncated or empty completion never counts as correct.
+
+    ``stop_reason`` says what ended a ``stop`` completion: the stop string of ``sampling.stop`` that
+    was matched (``text`` then ends just before it: stop strings are never part of the text), ``"eos"``
+    when the model ended the text itself (its end-of-sequence / end-of-turn token), or None when the
+    backend cannot tell the two apart (and always for ``length`` and ``error``). A one-step request
+    (stop strings holding the step delimiter) needs it: a step ended by ``"eos"`` is the last one.
+    What each backend can tell: see its module docstring.
+    """
 
     text: str
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    stop_reason: str | None = None
 
 
 @dataclass

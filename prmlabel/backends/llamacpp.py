@@ -22,6 +22,10 @@ run, another batch size or other neighbours write the same rows), so the default
 evaluates every prompt in 64-token blocks aligned to absolute positions and reuses only whole blocks
 of the common start: a block is then computed identically whichever prompt it came from.
 
+Each request's own ``sampling.stop`` goes to every completion of it, so a batch may mix one-step
+requests (stopping at the step delimiter) and rollouts. ``Completion.stop_reason``: see
+``LlamaCppBackend._stop_reason``.
+
 The chat-template renderer here is also what the ``openai`` backend uses for ``/v1/completions``.
 """
 
@@ -343,8 +347,46 @@ class LlamaCppBackend:
         )
         choice = out["choices"][0]
         usage = out["usage"]
+        n_prompt, n_completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
-        return Completion(choice["text"], finish, int(usage["prompt_tokens"]), int(usage["completion_tokens"]))
+        reason = self._stop_reason(n_prompt, n_completion, choice["text"], sampling.stop) if finish == "stop" else None
+        return Completion(choice["text"], finish, n_prompt, n_completion, reason)
+
+    def _stop_reason(self, n_prompt: int, n_completion: int, text: str, stop: tuple[str, ...]) -> str | None:
+        """What ended a ``stop`` completion (llama-cpp-python says ``stop`` for both), read from the cache.
+
+        A sampled token is evaluated (appended to ``input_ids``) only when the next one is asked for:
+        after an end-of-generation token every counted completion token is in the cache (the EOG token
+        is neither counted nor evaluated); after a stop string, the last counted token, which completed
+        it, is not. ``"eos"`` only when the evaluated tokens decode to exactly ``text``; a stop string
+        only when just one fits the evaluated text (``"\n\n"`` and ``"\n\nStep"`` both fit: None).
+        Any other cache state (a llama-cpp-python that fills it differently) gives None, not a guess.
+        """
+        llm = self.llm
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        if len(cached) < n_prompt:
+            return None
+        prompt, evaluated = cached[:n_prompt], cached[n_prompt:]
+        seen = llm.detokenize(evaluated, prev_tokens=prompt)
+        if len(evaluated) == n_completion:
+            return "eos" if seen.decode("utf-8", errors="ignore") == text else None
+        if len(evaluated) != n_completion - 1:
+            return None
+        # llama-cpp-python cut the text where the stop string starts: text + stop = seen + the last token.
+        done = text.encode("utf-8")
+        fits = []
+        for s in stop:
+            b = s.encode("utf-8")
+            if not b or b in seen:
+                continue  # a stop string already in the evaluated text would have ended it earlier
+            if len(done) <= len(seen):
+                tail = seen[len(done) :]
+                ok = seen.startswith(done) and b.startswith(tail) and len(b) > len(tail)
+            else:
+                ok = done.startswith(seen)
+            if ok:
+                fits.append(s)
+        return fits[0] if len(fits) == 1 else None
 
     def provenance(self) -> dict[str, str]:
         return {

@@ -20,6 +20,11 @@ Requests run on a bounded thread pool (``concurrency``); the standard library do
 backend adds no dependency. Failures that a restart or a busy server explains (HTTP 408/425/429/5xx,
 refused, reset or dropped connections, timeouts) are retried with exponential backoff and jitter, up
 to ``max_retries`` times; then :class:`~prmlabel.backends.errors.BackendError` says what failed.
+
+Each request sends its own ``stop`` list, so one-step requests (stopping at the step delimiter) and
+rollouts share a batch. ``Completion.stop_reason`` is filled from vLLM's ``stop_reason`` field where
+the server sends it (``vllm serve``); other servers do not say whether a stop string or the EOS
+token ended a ``stop`` choice, and it stays None (see ``_stop_reason``).
 """
 
 from __future__ import annotations
@@ -65,6 +70,28 @@ def _finish(reason: Any) -> str:
     if reason == "length":
         return "length"
     return "error" if reason in ("content_filter", "error") else "stop"
+
+
+def _stop_reason(choice: dict[str, Any], finish: str, stop_token_ids: Any) -> str | None:
+    """What ended a ``stop`` choice, from vLLM's ``stop_reason`` field; None where a server sends none.
+
+    vLLM's server (``CompletionResponseChoice`` / ``ChatCompletionResponseChoice``) always sends
+    ``stop_reason``: the matched stop string, a stop token id, or null when the EOS token ended the
+    text. A token id is the model's own end token (vLLM adds a model's extra end tokens as stop
+    token ids) unless the caller asked for that id in ``extra_body.stop_token_ids``: then it is
+    neither a stop string nor EOS, and None. Servers without the field (OpenAI, llama.cpp's and
+    llama-cpp-python's servers) cannot say which of the two ended a ``stop`` choice: None.
+    """
+    if finish != "stop" or "stop_reason" not in choice:
+        return None
+    reason = choice["stop_reason"]
+    if isinstance(reason, str):
+        return reason
+    if reason is None:
+        return "eos"
+    if isinstance(reason, int) and not (isinstance(stop_token_ids, list) and reason in stop_token_ids):
+        return "eos"
+    return None
 
 
 class OpenAIBackend:
@@ -292,11 +319,13 @@ class OpenAIBackend:
         if text is None:
             raise BackendError(f"{self.base_url}: a response without completion text: {_excerpt(json.dumps(data))}")
         usage = data.get("usage") or {}
+        finish = _finish(choice.get("finish_reason"))
         return Completion(
             text=str(text),
-            finish_reason=_finish(choice.get("finish_reason")),
+            finish_reason=finish,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            stop_reason=_stop_reason(choice, finish, self.extra_body.get("stop_token_ids")),
         )
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:

@@ -7,8 +7,10 @@ that is about that backend.
 It reads the problem back from the request's question text (which may be a whole rendered prompt),
 continues ``request.prefix`` with :class:`~prmlabel.synthetic.policy.SyntheticPolicy`, and reports
 whitespace-token counts as its cost. ``sampling.temperature`` and ``top_p`` are ignored: the
-simulator's randomness comes from its rates. ``max_tokens`` and ``stop`` are honoured as an engine
-would, because labelers rely on truncation and stop strings behaving like the real thing.
+simulator's randomness comes from its rates. ``max_tokens`` and ``stop`` (each request's own) are
+honoured as an engine would, because labelers rely on truncation and stop strings behaving like the
+real thing. ``Completion.stop_reason`` is the stop string that cut the text, or ``"eos"`` when the
+simulated text ended by itself (the simulator always knows which); None on ``length`` and ``error``.
 
 A judge prompt (one rendered by :mod:`prmlabel.text.judge_prompts`, either template) is answered
 by a SIMULATED judge instead (:class:`~prmlabel.synthetic.judge.SyntheticJudge`): it names the gold
@@ -58,10 +60,16 @@ def _cut_tokens(text: str, max_tokens: int) -> str:
     return text[:end]
 
 
-def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    """Cut at the earliest stop string, excluding it (vLLM's default); report whether one was hit."""
-    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
+def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, str | None]:
+    """Cut at the earliest stop string, excluding it (vLLM's default); return the string that was hit.
+
+    Of stop strings found at the same earliest place, the first in ``stop`` is reported.
+    """
+    hits = [(i, n, s) for n, s in enumerate(stop) if s and (i := text.find(s)) >= 0]
+    if not hits:
+        return text, None
+    cut, _, matched = min(hits)
+    return text[:cut], matched
 
 
 class SyntheticBackend:
@@ -123,11 +131,13 @@ class SyntheticBackend:
                 rng = random.Random(f"{request.seed + i}:{digest}")
                 text = self.policy.continue_text(problem, request.prefix, rng)
             finish = "stop"
-            text, _ = _apply_stop(text, request.sampling.stop)
+            text, matched = _apply_stop(text, request.sampling.stop)
+            # No stop string hit: the simulated text ended by itself, as a model's EOS token ends it.
+            stop_reason: str | None = matched if matched is not None else "eos"
             if count_tokens(text) > request.sampling.max_tokens:
                 text = _cut_tokens(text, request.sampling.max_tokens)
-                finish = "length"
-            completions.append(Completion(text, finish, prompt_tokens, count_tokens(text)))
+                finish, stop_reason = "length", None
+            completions.append(Completion(text, finish, prompt_tokens, count_tokens(text), stop_reason))
         return GenerationResult(completions=completions, seconds=time.perf_counter() - started)
 
     def _critique(self, problem: SyntheticProblem, prompt: JudgePrompt, key: str) -> str:

@@ -20,6 +20,12 @@ Why it looks the way it does:
   (the template already wrote them; a tokenizer that adds BOS would otherwise double it) and sent as
   token ids, which also lets a prompt longer than ``max_model_len`` fail alone (``finish_reason``
   ``error``) instead of failing the whole batch.
+- Stop strings are per request (each ``SamplingParams`` carries its own), so one-step requests that
+  stop at the step delimiter share a batch with rollouts that do not. ``Completion.stop_reason``
+  comes from ``CompletionOutput.stop_reason``: the matched stop string; None with ``finish_reason``
+  ``stop`` means the EOS token ended it (``"eos"``), and so does an int, a stop token id, since
+  prmlabel sends none and vLLM adds the extra end tokens of the model's generation_config.json as
+  stop token ids (``SamplingParams.update_from_generation_config``).
 
 Data parallelism: for models that fit on one GPU, run one engine per GPU (one process each, with
 ``CUDA_VISIBLE_DEVICES`` set to that GPU) and give each process its own shards (``runtime.shard=I/N``);
@@ -125,6 +131,17 @@ def hub_revision(model: str, revision: str | None) -> str:
         if "snapshots" in parts:
             return parts[parts.index("snapshots") + 1]
     return revision or ""
+
+
+def _stop_reason(finish_reason: str | None, stop_reason: int | str | None) -> str | None:
+    """``CompletionOutput.stop_reason`` in the protocol's terms (see the module docstring)."""
+    if finish_reason != "stop":
+        return None
+    if isinstance(stop_reason, str):
+        return stop_reason
+    # None: the model's EOS token; an int: a stop token id, which prmlabel never sends, so one of the
+    # model's extra end tokens that vLLM takes from generation_config.json (e.g. <|eot_id|>).
+    return "eos"
 
 
 def _is_greedy(request: GenerationRequest) -> bool:
@@ -268,6 +285,7 @@ class VLLMBackend:
                     finish_reason=c.finish_reason if c.finish_reason in ("stop", "length") else "error",
                     prompt_tokens=prompt_tokens,
                     completion_tokens=len(c.token_ids),
+                    stop_reason=_stop_reason(c.finish_reason, getattr(c, "stop_reason", None)),
                 )
                 for c in ordered
             ]

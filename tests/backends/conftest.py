@@ -135,6 +135,24 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def embedded(gguf_path: Path) -> Iterator[Any]:
+    """The in-process llamacpp backend on the bundled GGUF (one thread), beside the server's answers."""
+    from prmlabel.backends.llamacpp import LlamaCppBackend
+
+    b = LlamaCppBackend(model=str(gguf_path), n_threads=1)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def template_file(embedded: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GGUF's own chat template as a Jinja file, as a user would save a model's template."""
+    path = tmp_path_factory.mktemp("templates") / "smollm2.jinja"
+    path.write_text(embedded.chat_template)
+    return path
+
+
 Reply = tuple[int, Any]  # (status, JSON-able body or raw bytes)
 
 

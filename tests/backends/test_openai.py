@@ -13,14 +13,13 @@ import logging
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prmlabel.backends import load_backend
-from prmlabel.backends.base import Backend, GenerationRequest, GenerationResult, Sampling
+from prmlabel.backends.base import GenerationRequest, GenerationResult, Sampling
 from prmlabel.backends.errors import BackendConfigError, BackendError
 from prmlabel.backends.openai_compat import OpenAIBackend
 
@@ -30,7 +29,6 @@ from .conftest import LlamaServer, Reply, free_port
 # unless told otherwise; prmlabel's llamacpp backend, like vLLM, samples with temperature and top_p
 # only. These fields make the server sample the same way.
 NEUTRAL_SAMPLERS = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0}
-THREADS = 1  # see test_llamacpp.py
 
 
 def req(
@@ -226,21 +224,7 @@ def test_connection_refused_is_retried_then_reported() -> None:
 # -- against llama-cpp-python's server --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def embedded(gguf_path: Path) -> Iterator[Backend]:
-    from prmlabel.backends.llamacpp import LlamaCppBackend
-
-    b = LlamaCppBackend(model=str(gguf_path), n_threads=THREADS)
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def template_file(embedded: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The GGUF's own chat template as a Jinja file, as a user would save a model's template."""
-    path = tmp_path_factory.mktemp("templates") / "smollm2.jinja"
-    path.write_text(embedded.chat_template)
-    return path
+# ``embedded`` (the in-process llamacpp backend) and ``template_file`` come from conftest.py.
 
 
 def api(server_url: str, **options: Any) -> OpenAIBackend:

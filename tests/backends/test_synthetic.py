@@ -120,3 +120,28 @@ def test_unparseable_question_gives_error_completions() -> None:
     result = SyntheticBackend().generate([request])[0]
     assert [c.finish_reason for c in result.completions] == ["error"] * 3
     assert all(c.text == "" and c.completion_tokens == 0 for c in result.completions)
+
+
+def test_one_step_reports_the_stop_string_and_eos_ends_the_last_step() -> None:
+    backend = SyntheticBackend(slip_rate=0.0)
+    [whole] = backend.generate([_request(k=1)])[0].completions
+    steps = whole.text.split("\n\n")
+    assert len(steps) >= 3 and whole.stop_reason == "eos", "no stop strings: the text ended by itself"
+    before_last = "\n\n".join(steps[:-1]) + "\n\n"
+    # One batch, mixed stop lists: one-step requests (first and last step) beside a plain rollout.
+    first, rollout, last = backend.generate(
+        [_request(k=1, stop=("\n\n",)), _request(k=1), _request(prefix=before_last, k=1, stop=("\n\n",))]
+    )
+    assert first.completions[0].text == steps[0] and first.completions[0].stop_reason == "\n\n"
+    assert rollout.completions[0].text == whole.text and rollout.completions[0].stop_reason == "eos"
+    # The last step has no delimiter after it: the simulated model ends it, which it reports as "eos".
+    assert last.completions[0].text == steps[-1] and last.completions[0].stop_reason == "eos"
+    assert last.completions[0].finish_reason == "stop"
+
+
+def test_stop_reason_is_the_earliest_stop_string_and_none_when_truncated() -> None:
+    backend = SyntheticBackend(slip_rate=0.0)
+    [c] = backend.generate([_request(k=1, stop=("\n\n", ":", " 1"))])[0].completions
+    assert c.text == "Step" and c.stop_reason == " 1" and c.finish_reason == "stop"
+    [c] = backend.generate([_request(k=1, stop=("\n\n",), max_tokens=2)])[0].completions
+    assert c.finish_reason == "length" and c.stop_reason is None and c.completion_tokens == 2

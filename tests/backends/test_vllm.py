@@ -270,3 +270,65 @@ def test_judge_labeler_on_the_engine(backend: VLLMBackend) -> None:
     assert extra["verdict"] in ("error", "no_error", "unparseable")
     assert (labels.first_error is None) == (extra["verdict"] == "unparseable")  # unreadable is never "no error"
     assert cost.rollouts == 1 and cost.generated_tokens > 0
+
+
+STEP_QUESTION = (
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "How many clips did Natalia sell altogether? Write each step as its own paragraph."
+)
+STEP_PREFIX = "Step 1: In April, Natalia sold 48 clips.\n\n"
+
+
+def test_one_step_requests_end_at_the_delimiter_beside_rollouts(backend: VLLMBackend) -> None:
+    """One batch, one SamplingParams per request: one-step requests stop at "\\n\\n", the rollouts do not.
+
+    Greedy, so a one-step text is its rollout's text up to the first delimiter. The arithmetic answer
+    ends with the end-of-turn token after its second paragraph: vLLM reports that as stop_reason None
+    (the EOS token), which the backend gives as "eos" (transformers' float32 greedy text of these
+    prompts: " Step 2: In May, she sold half of those 48 clips.\\n\\nStep 3: ..." and
+    " 32\\n\\nThe answer is 32.<|im_end|>").
+    """
+    step, rollout, short, whole = backend.generate(
+        [
+            _request(STEP_PREFIX, k=1, question=STEP_QUESTION, temperature=0.0, max_tokens=60, stop=("\n\n",)),
+            _request(STEP_PREFIX, k=1, question=STEP_QUESTION, temperature=0.0, max_tokens=60),
+            _request(
+                "Step 1: 17 + 25 =",
+                k=1,
+                question="What is 17 + 25? Answer briefly.",
+                temperature=0.0,
+                max_tokens=60,
+                stop=("\n\n",),
+            ),
+            _request(
+                "Step 1: 17 + 25 =", k=1, question="What is 17 + 25? Answer briefly.", temperature=0.0, max_tokens=60
+            ),
+        ]
+    )
+    s, r = step.completions[0], rollout.completions[0]
+    assert "\n\n" in r.text, "the prompt was chosen for a multi-paragraph answer"
+    assert s.text == r.text.split("\n\n")[0] and s.text.strip()
+    assert s.finish_reason == "stop" and s.stop_reason == "\n\n"
+    assert r.stop_reason is None if r.finish_reason == "length" else r.stop_reason == "eos"
+    a, w = short.completions[0], whole.completions[0]
+    assert "\n\n" in w.text and a.text == w.text.split("\n\n")[0] and a.stop_reason == "\n\n"
+    assert w.finish_reason == "stop" and w.stop_reason == "eos"
+
+
+def test_eos_ends_a_one_step_request(backend: VLLMBackend) -> None:
+    request = _request(
+        k=1, question="Answer with one word: what color is the sky?", temperature=0.0, max_tokens=40, stop=("\n\n",)
+    )
+    [c] = backend.generate([request])[0].completions
+    assert c.text.strip() and "\n\n" not in c.text
+    assert c.finish_reason == "stop" and c.stop_reason == "eos"
+
+
+def test_stop_reason_mapping() -> None:
+    """CompletionOutput.stop_reason -> Completion.stop_reason (runs without vLLM)."""
+    from prmlabel.backends.vllm import _stop_reason
+
+    assert _stop_reason("stop", "\n\n") == "\n\n"
+    assert _stop_reason("stop", None) == "eos"  # vLLM: None with "stop" is the EOS token
+    assert _stop_reason("stop", 128009) == "eos"  # an extra end token from generation_config.json
+    assert _stop_reason("length", None) is None and _stop_reason("abort", None) is None
