@@ -114,6 +114,7 @@ class ResponseView:
     is_correct: bool | None  # None: the answer checker could not decide the response's outcome
     problem_pass_rate: float | None = None
     problem: dict[str, Any] | None = field(default=None, hash=False)  # a dict: left out of the hash
+    tokens: int | None = None  # the response's generated tokens (OmegaPRM's len(r)), when known
 
     def prefix(self, t: int) -> str:
         """The text of the first ``t`` steps (steps partition the response, separators included)."""

@@ -27,31 +27,14 @@ A correct response runs the same search (a right answer can follow a wrong step)
 known good, so the search either finds a step with MC = 0 or reports none (-1). ``skip_correct``
 labels a correct response's steps all good without rollouts, as OmegaPRM only searches wrong ones.
 
-mode "search": the full OmegaPRM search. Start: estimate the root (empty prefix) and binary-search
-the response (as above; it counts as a searched rollout of the root: N(root) = 1, not a selection).
-Every estimated prefix becomes a state; the wrong rollouts of a state with 0 < MC < 1 join the pool.
-Then, up to ``search_limit`` times or until the pool is empty: pop the (s, r) with the largest
-Q + U, N(s) += 1, split r into steps as responses are split (``prmlabel.text.steps.split_steps``) and
-binary-search them from s the same way (r is wrong, so its last step is known bad); the prefixes it
-estimates become states and their rollouts seed the pool. No backup up the tree, as in the paper.
-The response's labels are as in binary mode, with ``values`` filled from every state on its path.
+mode "search" (the ``omegaprm`` recipe): the paper's search, one tree per question, in
+:mod:`prmlabel.labelers.omegaprm_tree`; it writes every node of the tree (``nodes/``) and labels each
+input response from the tree. Extra parameters: ``filter_rollouts`` (the paper's question filter: 32
+rollouts, questions all right or all wrong are left out), ``rollout_budget`` (openr's cap on rollouts
+per question; None in the paper), ``split`` (how a rollout is cut into steps: the paper's ~16 equal
+pieces), ``search_limit`` (selections per question).
 
-Deviations, and openr's bugs avoided:
-- a popped rollout is never selected again (openr re-selects it, PR #98); a rollout whose full text
-  was already searched or pooled (duplicate samples, or the response itself) does not join the pool;
-- len(r) is counted in tokens (openr: words); N(s) grows on selection (openr: only in MC estimation);
-  Q + U is recomputed from current values at every selection (openr: stale heap priorities);
-- a truncated or empty rollout never joins the pool: it has no outcome to search back from;
-- steps are the split the response came with (paper: about 16 equal-length pieces).
-- the search runs per response, not per question: responses of one problem share the root and its
-  rollouts, and the rollout cache answers the repeats (the paper builds one tree per question).
-
-``extra`` records ``mode``, ``estimates`` ([step, MC] pairs of the response, in search order) and,
-in search mode, ``states``: one entry per prefix with a known value, in creation order,
-``{"parent": i, "steps": [...], "mc": MC, "k": rollouts, "n": selections}``. Its text is the
-parent's text plus the steps (the root is entry 0 with parent -1 and text ""), so each state, its
-last step and its MC make one training example; ``k = 0`` marks a complete answer whose value is
-its own outcome. Also ``selections`` and ``stop`` ("search_limit" or "empty_pool").
+``extra`` records ``mode`` and ``estimates`` ([step, MC] pairs of the response, in search order).
 """
 
 from __future__ import annotations
@@ -61,9 +44,17 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from prmlabel.engine.types import LabelProgram, ResponseView, Rollout, RolloutRequest, RolloutResult, StepLabels
+from prmlabel.engine.types import (
+    LabelProgram,
+    QuestionView,
+    ResponseView,
+    RolloutRequest,
+    RolloutResult,
+    StepLabels,
+    TreeProgram,
+)
 from prmlabel.labelers.base import final_step_outcome, params_dict
-from prmlabel.text.steps import split_steps
+from prmlabel.text.steps import StepSplit
 
 MODES = ("binary", "search")
 
@@ -84,6 +75,9 @@ class OmegaPRMParams:
     c_puct: float = 0.125
     search_limit: int = 100
     skip_correct: bool = False
+    filter_rollouts: int = 32  # search mode: the question filter's rollouts (0: no filter)
+    rollout_budget: int | None = None  # search mode: openr's cap on rollouts per question (None: no cap)
+    split: str = "pieces:16"  # search mode: how a rollout is cut into steps (the paper's ~16 pieces)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -94,6 +88,9 @@ class OmegaPRMParams:
             raise ValueError("omegaprm params.L, alpha and beta must be > 0 and c_puct >= 0")
         if self.search_limit < 0:
             raise ValueError(f"omegaprm params.search_limit must be >= 0, got {self.search_limit}")
+        if self.filter_rollouts < 0 or (self.rollout_budget is not None and self.rollout_budget < 0):
+            raise ValueError("omegaprm params.filter_rollouts and rollout_budget must be >= 0")
+        StepSplit.parse(self.split)  # a bad split is an error now, not in the middle of a search
 
 
 def q_value(mc: float, length: float, alpha: float, beta: float, L: float) -> float:
@@ -154,84 +151,6 @@ def path_labels(m: int, first_error: int | None, known_good: int) -> list[bool |
     return [True] * first_error + [False] + [None] * (m - first_error - 1)
 
 
-@dataclass
-class State:
-    prefix: str
-    parent: int
-    steps: tuple[str, ...]  # the steps appended beyond the parent's prefix
-    mc: float | None  # None: no continuation of it could be judged
-    k: int  # rollouts behind mc; 0 = a complete answer valued by its own outcome
-    n: int = 0  # times selected (a rollout of it binary-searched)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    state: int
-    rollout: Rollout
-    steps: tuple[str, ...]
-
-
-class SearchTree:
-    """States (every prefix with a known MC) and the pool of wrong rollouts still to search."""
-
-    def __init__(self, p: OmegaPRMParams):
-        self.p = p
-        self.states: list[State] = []
-        self.by_prefix: dict[str, int] = {}
-        self.pool: list[Candidate] = []  # insertion order breaks ties
-        self.seen: set[str] = set()  # full texts already searched or pooled
-
-    def mc_of(self, prefix: str) -> float | None:
-        i = self.by_prefix.get(prefix)
-        return None if i is None else self.states[i].mc
-
-    def add(
-        self, prefix: str, parent: int, steps: Sequence[str], mc: float | None, result: RolloutResult | None
-    ) -> int:
-        if prefix in self.by_prefix:
-            return self.by_prefix[prefix]
-        i = len(self.states)
-        self.states.append(State(prefix, parent, tuple(steps), mc, result.n if result else 0))
-        self.by_prefix[prefix] = i
-        if (
-            result is not None and mc is not None and 0 < mc < 1
-        ):  # only a mixed state has wrong rollouts worth searching
-            for r in result.rollouts:
-                r_steps = split_steps(r.text)
-                if r.correct or r.finish_reason != "stop" or not r_steps or prefix + r.text in self.seen:
-                    continue
-                self.seen.add(prefix + r.text)
-                self.pool.append(Candidate(i, r, tuple(r_steps)))
-        return i
-
-    def pop_best(self) -> Candidate:
-        """argmax Q + U from current values (no stale priorities); the rollout leaves the pool for good."""
-        p, states = self.p, self.states
-        total = sum(s.n for s in states)
-
-        def score(c: Candidate) -> float:
-            s = states[c.state]
-            return q_value(s.mc, c.rollout.completion_tokens, p.alpha, p.beta, p.L) + u_value(p.c_puct, total, s.n)
-
-        best = max(range(len(self.pool)), key=lambda i: score(self.pool[i]))  # first max = earliest inserted
-        return self.pool.pop(best)
-
-    def search_path(self, base: int, steps: Sequence[str], last_ok: bool | None) -> PathSearch:
-        """Binary-search ``steps`` continued from state ``base``; every valued prefix becomes a state."""
-        prefix = self.states[base].prefix
-        self.seen.add(prefix + "".join(steps))
-        self.states[base].n += 1
-        first_error, known_good, estimates = yield from bisect_first_error(prefix, steps, last_ok, self.p.k, self.mc_of)
-        for j, mc, result in estimates:
-            self.add(prefix + "".join(steps[: j + 1]), base, steps[: j + 1], mc, result)
-        outcome = None if last_ok is None else (1.0 if last_ok else 0.0)
-        self.add(prefix + "".join(steps), base, steps, outcome, None)
-        return first_error, known_good, estimates
-
-    def export(self) -> list[dict[str, Any]]:
-        return [{"parent": s.parent, "steps": list(s.steps), "mc": s.mc, "k": s.k, "n": s.n} for s in self.states]
-
-
 class OmegaPRM:
     name: ClassVar[str] = "omegaprm"
     paper: ClassVar[str] = "OmegaPRM (Luo et al., 2024), arXiv 2406.06592"
@@ -249,7 +168,7 @@ class OmegaPRM:
             return StepLabels(values=[], hard=[], first_error=-1, extra={"skipped": "no steps"})
         if self.p.skip_correct and response.is_correct:
             return StepLabels(values=[1.0] * m, hard=[True] * m, first_error=-1, extra={"skipped": "correct"})
-        if self.p.mode == "binary":
+        if self.p.mode == "binary":  # search mode never comes here: the stage calls label_question
             first_error, known_good, estimates = yield from bisect_first_error(
                 "", response.steps, response.is_correct, self.p.k, lambda prefix: None
             )
@@ -262,28 +181,17 @@ class OmegaPRM:
             hard = path_labels(m, first_error, known_good)
             return StepLabels(values=values, hard=hard, first_error=first_error, extra=extra)
 
-        tree = SearchTree(self.p)
-        tree.seen.add(response.prefix(m))  # a root rollout that repeats the response is not searched twice
-        (root,) = yield [RolloutRequest("", self.p.k)]
-        tree.add("", -1, (), root.mc, root)
-        # The response is the root's first searched rollout: it seeds the pool along its path.
-        first_error, known_good, estimates = yield from tree.search_path(0, response.steps, response.is_correct)
-        selections = 0
-        while selections < self.p.search_limit and tree.pool:
-            candidate = tree.pop_best()
-            selections += 1
-            yield from tree.search_path(candidate.state, candidate.steps, last_ok=False)
-        values = [tree.mc_of(response.prefix(t + 1)) for t in range(m)]  # the search may value more of them
-        extra = {
-            "mode": "search",
-            "estimates": [[t, mc] for t, mc, _ in estimates],
-            "states": tree.export(),
-            "selections": selections,
-            "stop": "search_limit" if selections >= self.p.search_limit else "empty_pool",
-            **_undecided(estimates),
-        }
-        hard = path_labels(m, first_error, known_good)
-        return StepLabels(values=values, hard=hard, first_error=first_error, extra=extra)
+        raise ValueError("omegaprm mode=search labels a whole question at once (label_question)")
+
+    @property
+    def per_question(self) -> bool:
+        """Search mode grows one tree per question: the label stage calls :meth:`label_question`."""
+        return self.p.mode == "search"
+
+    def label_question(self, question: QuestionView) -> TreeProgram:
+        from prmlabel.labelers.omegaprm_tree import search_question  # it builds on this module's rule
+
+        return search_question(self.p, question)
 
 
 def _undecided(estimates: list[Estimate]) -> dict[str, int]:

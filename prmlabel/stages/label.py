@@ -309,6 +309,7 @@ def _view(row: dict[str, Any], pass_rate: dict[str, float | None]) -> ResponseVi
         steps=tuple(row["steps"]),
         is_correct=None if row.get("is_correct") is None else bool(row["is_correct"]),
         problem_pass_rate=pass_rate[row["problem_id"]],
+        tokens=row.get("completion_tokens"),
         problem={
             "question": row["question"],
             "reference_answer": row.get("reference_answer"),

@@ -11,12 +11,12 @@ import pytest
 from prmlabel.backends import Sampling
 from prmlabel.backends.synthetic import SyntheticBackend
 from prmlabel.engine.scheduler import Job, Scheduler
-from prmlabel.engine.types import LabelProgram, ResponseView, RolloutRequest
+from prmlabel.engine.types import ResponseView
 from prmlabel.labelers import load_labeler
 from prmlabel.labelers.omegaprm import OmegaPRM, OmegaPRMParams, q_value, u_value
 from prmlabel.stages.label import DEFAULT_PROMPT
-from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error, split_solution
-from prmlabel.synthetic.problems import make_problems, parse_question
+from prmlabel.synthetic.policy import SyntheticPolicy, gold_first_error
+from prmlabel.synthetic.problems import make_problems
 from prmlabel.text.answers import last_boxed
 from prmlabel.text.steps import split_steps
 from tests.labelers.driver import drive, fixed
@@ -83,12 +83,6 @@ def test_one_step_response_needs_no_rollouts(correct: bool) -> None:
     assert rounds == 0
     assert labels.values == [1.0 if correct else 0.0]
     assert labels.hard == [correct] and labels.first_error == (-1 if correct else 0)
-    # The search estimates only the root (MC 1: nothing to search).
-    labels, rounds, requests = drive(
-        OmegaPRM(OmegaPRMParams(mode="search")).label(view(("x = 1",), correct)), fixed({"": 1.0})
-    )
-    assert [r.prefix for r in requests] == [""] and rounds == 1
-    assert labels.hard == [correct] and labels.extra["stop"] == "empty_pool"
 
 
 def test_params_are_validated_and_registered() -> None:
@@ -107,7 +101,13 @@ def test_params_are_validated_and_registered() -> None:
         "c_puct": 0.125,
         "search_limit": 20,
         "skip_correct": False,
+        "filter_rollouts": 32,
+        "rollout_budget": None,
+        "split": "pieces:16",
     }
+    assert labeler.per_question and not load_labeler("omegaprm").per_question  # search: one tree per question
+    with pytest.raises(ValueError, match="split"):
+        OmegaPRMParams(split="nonsense:3")
 
 
 # -- Q and U ---------------------------------------------------------------------------------------
@@ -122,94 +122,6 @@ def test_q_and_u_on_hand_computed_numbers() -> None:
     assert u_value(0.125, 4, 1) == pytest.approx(0.125)  # 0.125 * 2 / 2
     assert u_value(0.125, 9, 2) == pytest.approx(0.125)  # 0.125 * 3 / 3
     assert u_value(1.0, 16, 3) == pytest.approx(1.0)
-
-
-# -- the search ------------------------------------------------------------------------------------
-
-RESPONSE = ("A\n\n", "B\n\n", "C")  # incorrect; its first error is step 1
-
-
-def scripted(e_tokens: int) -> dict[str, list[tuple[str, bool, int]]]:
-    """k = 4 continuations per prefix: (text, correct, tokens)."""
-    ok = ("x", True, 1)
-    return {
-        # MC 1/4. The response itself and a duplicate "P\n\nQ" do not join the pool.
-        "": [ok, ("A\n\nB\n\nC", False, 3), ("P\n\nQ", False, 20), ("P\n\nQ", False, 20)],
-        "A\n\nB\n\n": [("C", False, 1)] * 4,  # MC 0: nothing to search from here
-        "A\n\n": [("B\n\nD", True, 2), ("E\n\nF", False, e_tokens), ok, ok],  # MC 3/4
-        "A\n\nE\n\n": [("F", False, 1)] * 4,  # MC 0
-        # MC 1/2. "Q" repeats the already searched "P\n\nQ"; "W\n\nV" joins the pool.
-        "P\n\n": [("Q", False, 1), ok, ("W\n\nV", False, 10), ok],
-        "P\n\nW\n\n": [("V", False, 1)] * 4,  # MC 0
-    }
-
-
-def run_search(e_tokens: int = 50, **params) -> tuple:
-    table = scripted(e_tokens)
-
-    def outcome(prefix: str, k: int, offset: int) -> list[tuple[str, bool, int]]:
-        assert k == 4 and offset == 0
-        return table[prefix]
-
-    labeler = OmegaPRM(OmegaPRMParams(k=4, mode="search", **params))
-    return drive(labeler.label(view(RESPONSE, False)), outcome)
-
-
-def test_search_selects_by_q_plus_u_and_never_reselects() -> None:
-    # Start: root MC 1/4 (N(root) = 1 for the response), response: "A\n\nB\n\n" MC 0, "A\n\n" MC 3/4.
-    # Pool: c1 = (root, "P\n\nQ", 20 tokens), c2 = ("A\n\n", "E\n\nF", 50 tokens); sum N = 1.
-    #   c1: 0.5**0.75 * 0.9**0.04 + 0.125 * 1 / 2 = 0.5921 + 0.0625 = 0.6546
-    #   c2: 0.5**0.25 * 0.9**0.10 + 0.125 * 1 / 1 = 0.8321 + 0.1250 = 0.9571  -> c2, then c1 (the only one),
-    # whose search adds c3 = ("P\n\n", "W\n\nV"), then c3; the pool is empty.
-    labels, rounds, requests = run_search()
-    assert [r.prefix for r in requests] == ["", "A\n\nB\n\n", "A\n\n", "A\n\nE\n\n", "P\n\n", "P\n\nW\n\n"]
-    assert rounds == 6
-    assert labels.first_error == 1 and labels.hard == [True, False, None]
-    assert labels.values == [0.75, 0.0, 0.0]
-    extra = labels.extra
-    assert (extra["mode"], extra["selections"], extra["stop"]) == ("search", 3, "empty_pool")
-    assert extra["estimates"] == [[1, 0.0], [0, 0.75]]
-    assert extra["states"] == [
-        {"parent": -1, "steps": [], "mc": 0.25, "k": 4, "n": 2},
-        {"parent": 0, "steps": ["A\n\n", "B\n\n"], "mc": 0.0, "k": 4, "n": 0},
-        {"parent": 0, "steps": ["A\n\n"], "mc": 0.75, "k": 4, "n": 1},
-        {"parent": 0, "steps": ["A\n\n", "B\n\n", "C"], "mc": 0.0, "k": 0, "n": 0},  # the response's outcome
-        {"parent": 2, "steps": ["E\n\n"], "mc": 0.0, "k": 4, "n": 0},
-        {"parent": 2, "steps": ["E\n\n", "F"], "mc": 0.0, "k": 0, "n": 0},
-        {"parent": 0, "steps": ["P\n\n"], "mc": 0.5, "k": 4, "n": 1},
-        {"parent": 0, "steps": ["P\n\n", "Q"], "mc": 0.0, "k": 0, "n": 0},
-        {"parent": 6, "steps": ["W\n\n"], "mc": 0.0, "k": 4, "n": 0},
-        {"parent": 6, "steps": ["W\n\n", "V"], "mc": 0.0, "k": 0, "n": 0},
-    ]
-    # One searched path per complete answer (k = 0): the response plus each selection, none twice.
-    assert sum(s["k"] == 0 for s in extra["states"]) == 1 + extra["selections"]
-
-
-def test_search_order_follows_length() -> None:
-    # "E\n\nF" now 5000 tokens: c2 = 0.8409 * 0.9**10 + 0.125 = 0.4182 < c1 = 0.6546 -> c1 first.
-    # Then sum N = 2: c2 = 0.2932 + 0.125 * sqrt(2) / 1 = 0.4700; c3 = 0.5**0.5 * 0.9**0.02 + 0.1768 = 0.8824.
-    _, _, requests = run_search(e_tokens=5000)
-    assert [r.prefix for r in requests] == ["", "A\n\nB\n\n", "A\n\n", "P\n\n", "P\n\nW\n\n", "A\n\nE\n\n"]
-
-
-def test_search_limit_stops_the_search() -> None:
-    labels, _, requests = run_search(search_limit=1)
-    assert [r.prefix for r in requests] == ["", "A\n\nB\n\n", "A\n\n", "A\n\nE\n\n"]
-    assert (labels.extra["selections"], labels.extra["stop"]) == (1, "search_limit")
-    labels, _, requests = run_search(search_limit=0)
-    assert [r.prefix for r in requests] == ["", "A\n\nB\n\n", "A\n\n"]
-    assert (labels.extra["selections"], labels.extra["stop"]) == (0, "search_limit")
-    assert labels.first_error == 1  # the response's labels do not depend on the search
-
-
-def test_empty_pool_stops_early() -> None:
-    # Every estimate is 0 or 1, so no state has wrong rollouts worth searching.
-    mc = {"": 1.0, **true_mc(STEPS7, 4)}
-    mc = {p: (1.0 if v > 0 else 0.0) for p, v in mc.items()}
-    labels, rounds, requests = drive(OmegaPRM(OmegaPRMParams(mode="search")).label(view(STEPS7, False)), fixed(mc))
-    assert [r.prefix for r in requests] == ["", *("".join(STEPS7[: t + 1]) for t in (3, 5, 4))]
-    assert (labels.extra["selections"], labels.extra["stop"]) == (0, "empty_pool")
-    assert labels.first_error == 4 and rounds == 4
 
 
 # -- end to end: the real scheduler on the simulator -----------------------------------------------
@@ -249,43 +161,3 @@ def test_binary_search_recovers_the_gold_first_error_in_log_rounds() -> None:
     assert incorrect >= 10
     max_steps = max(len(steps) for _, _, steps in labeled)
     assert stats.rounds <= math.ceil(math.log2(max_steps)) + 2  # batched across responses, not one per response
-
-
-def tap(program: LabelProgram, log: list[RolloutRequest]) -> LabelProgram:
-    """The same program, recording every request it makes."""
-    try:
-        batch = next(program)
-        while True:
-            log.extend(batch)
-            batch = program.send((yield batch))
-    except StopIteration as stop:
-        return stop.value
-
-
-def test_search_end_to_end_on_known_truth() -> None:
-    labeler = OmegaPRM(OmegaPRMParams(k=16, mode="search", search_limit=5))
-    labeled = synthetic_jobs(labeler, 12, seed=1)
-    logs: list[list[RolloutRequest]] = []
-    for job, _, _ in labeled:
-        logs.append([])
-        job.program = tap(job.program, logs[-1])
-    run_jobs([job for job, _, _ in labeled])
-    for (job, row, steps), log in zip(labeled, logs, strict=True):
-        assert job.error is None and job.result is not None
-        labels = job.result
-        assert labels.first_error == gold_first_error(row, list(steps))
-        prefixes = [r.prefix for r in log]
-        assert len(prefixes) == len(set(prefixes))  # no prefix estimated twice, no rollout searched twice
-        states = labels.extra["states"]
-        assert labels.extra["selections"] <= 5
-        assert sum(s["k"] == 0 for s in states) == 1 + labels.extra["selections"]
-        texts: list[str] = []
-        problem = parse_question(row["question"])
-        for s in states:
-            texts.append((texts[s["parent"]] if s["parent"] >= 0 else "") + "".join(s["steps"]))
-            if s["k"] and texts[-1]:
-                assert texts[-1] in prefixes
-                # recovery 0: a prefix can reach the answer only if its steps are right
-                right = gold_first_error(problem, split_solution(texts[-1])) == -1
-                assert (s["mc"] > 0) == right
-        assert len(texts) == len(set(texts))
