@@ -350,6 +350,7 @@ def synthetic_problems(
 # Command groups that live in their own modules; each module defines ``register(app)``.
 COMMAND_MODULES: list[str] = [
     "prmlabel.cli.filter",
+    "prmlabel.cli.compress",
     "prmlabel.cli.run",
     "prmlabel.cli.export",
     "prmlabel.cli.inspect",

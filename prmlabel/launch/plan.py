@@ -40,11 +40,12 @@ STAGE_CLASSES = {
     "import": "prmlabel.stages.import_responses:ImportStage",
     "label": "prmlabel.stages.label:LabelStage",
     "filter": "prmlabel.stages.filter:FilterStage",
+    "compress": "prmlabel.stages.compress:CompressStage",
     "export": "prmlabel.stages.export:ExportStage",
 }
 # Commands whose shard i reads only shard i of their input: shard i can start as soon as its input's
 # shard i is done (SLURM `aftercorr`). The others (filter, export) decide over the whole input.
-SHARDWISE_COMMANDS = ("generate", "import", "label")
+SHARDWISE_COMMANDS = ("generate", "import", "label", "compress")
 
 
 def stage_class(command: str) -> Any:

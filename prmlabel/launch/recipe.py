@@ -35,7 +35,7 @@ from prmlabel.runtime import plugins
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_COMMANDS = ("generate", "import")  # stages that read the run's --input
-STAGE_COMMANDS = ("generate", "import", "label", "filter", "export")
+STAGE_COMMANDS = ("generate", "import", "label", "filter", "compress", "export")
 # Keys under which `key=value` may add a key the recipe does not name (free-form sections).
 OPEN_PREFIXES = ("stages.", "backend.options.", "judge_backend.options.", "pipeline.additional.")
 _MISSING = object()

@@ -16,6 +16,7 @@ RECIPES = [
     "fover_z3",
     "genprm_rpe",
     "groundedprm",
+    "hrm",
     "math_shepherd",
     "omegaprm",
     "qwen_consensus",
@@ -86,6 +87,7 @@ SMALL = {
     "genprm_rpe": ["stages.rpe.options.params.adaptive_k=false", "+stages.rpe.options.params.k=4"],
     "rewarding_progress": ["stages.pav.options.params.k=4"],
     "groundedprm": [],
+    "hrm": [],
 }
 
 
