@@ -12,7 +12,8 @@ from prmlabel.cli.common import examples, fail
 FORMAT_HELP = (
     "trl (prompt, completions, labels: bool), openrlhf (input with ки after each step, value: +/- or floats), "
     "math-shepherd (input/label with ки and +/-), fover (problem, solution_steps, error_labels), "
-    "jsonl (TRL columns plus ids, soft floats kept), hf (a `datasets` folder with a dataset card)."
+    "jsonl (TRL columns plus ids, soft floats kept), hf (a `datasets` folder with a dataset card); "
+    "with --nodes: trl, openrlhf, values (prompt, prefix_steps, step, value: value regression)."
 )
 
 
@@ -36,6 +37,14 @@ def export(
         float | None,
         typer.Option(help="Turn soft labels into true/false: a step is positive when its value >= T."),
     ] = None,
+    nodes: Annotated[
+        bool,
+        typer.Option(
+            "--nodes",
+            help="Export a search tree's nodes (-i a labels folder with nodes/, or a `compress` folder): one "
+            "example per node; trl needs --threshold, openrlhf writes the values, values the (prefix, value) rows.",
+        ),
+    ] = False,
     val_fraction: Annotated[
         float, typer.Option("--val-fraction", help="Share of problems (not rows) for a validation file.")
     ] = 0.0,
@@ -83,11 +92,15 @@ def export(
     the split sizes; <OUT-stem>.export.json keeps the options and counts. --format hf writes a
     dataset card (origin, counts, undecided steps, cost, parameters); --push-to-hub uploads the folder
     with huggingface_hub (a failed upload leaves the folder complete and prints the command to retry).
+    --nodes exports a search tree's node table instead (one example per node, docs/export/values.md).
     """
     from prmlabel.cli.common import _user_errors
     from prmlabel.export import hf
     from prmlabel.stages.export import run_export
 
+    if nodes or format == "values":
+        _export_nodes(input, output, format, nodes, threshold, val_fraction, seed, placeholder, tokenizer, push_to_hub)
+        return
     try:
         if push_to_hub is not None:
             if format != "hf":
@@ -140,6 +153,37 @@ def export(
         typer.echo(f"  pushed to {url} ({'private' if private else 'public'} dataset)")
 
 
+def _export_nodes(
+    input: Path,
+    output: Path,
+    format: str,
+    nodes: bool,
+    threshold: float | None,
+    val_fraction: float,
+    seed: int,
+    placeholder: str | None,
+    tokenizer: str | None,
+    push_to_hub: str | None,
+) -> None:
+    """``--nodes``: every node of a search tree as an example (prmlabel.stages.export_nodes); --soft is implied."""
+    from prmlabel.cli.common import _user_errors
+    from prmlabel.stages.export_nodes import run_node_export, summary_lines
+
+    try:
+        if not nodes:
+            raise ValueError("--format values writes the nodes of a search tree: add --nodes")
+        if push_to_hub is not None:
+            raise ValueError("--push-to-hub uploads a --format hf folder; --nodes writes trl, openrlhf or values")
+        summary = run_node_export(input, output, format, threshold, val_fraction, seed, placeholder, tokenizer)
+    except (*_user_errors(), ValueError) as exc:
+        fail(str(exc))
+    lines = summary_lines(summary)
+    width = max(len(k) for k in lines)
+    typer.echo(f"\nexport summary ({format}, --nodes)")
+    for key, value in lines.items():
+        typer.echo(f"  {key:<{width}}  {value}")
+
+
 def register(app: typer.Typer) -> None:
     app.command(
         name="export",
@@ -154,5 +198,8 @@ def register(app: typer.Typer) -> None:
             "prmlabel export -i runs/r1/final -o fover.jsonl --format fover",
             "prmlabel export -i runs/r1/final -o prm_dataset --format hf --val-fraction 0.1",
             "prmlabel export -i runs/r1/final -o prm_dataset --format hf --push-to-hub me/prm-labels --private",
+            "prmlabel export -i runs/omega/omegaprm --nodes -o nodes_trl.parquet --format trl --threshold 0.5",
+            "prmlabel export -i runs/omega/omegaprm --nodes -o nodes_soft.jsonl --format openrlhf",
+            "prmlabel export -i runs/omega/omegaprm --nodes -o node_values.parquet --format values",
         ),
     )(export)

@@ -19,6 +19,7 @@ FORMATS: dict[str, str] = {
     "fover": "prmlabel.export.fover",
     "jsonl": "prmlabel.export.jsonl",
     "hf": "prmlabel.export.hf",
+    "values": "prmlabel.export.values",  # node tables only (`export --nodes`): (prefix, value) rows
 }
 
 # What a format module (or object) must have; PLACEHOLDER (a text the format cannot hold) is optional.

@@ -21,7 +21,8 @@ def doc_commands() -> list[tuple[str, str]]:
         for line in lines:
             # --push-to-hub and a Hub tokenizer name need the Hub: tests/export/test_hf.py checks the push
             # with a stand-in, tests/export/test_placeholder.py the tokenizer check with a local tokenizer.json.
-            skip = ("../shared", "runs/pb", "--push-to-hub", "--tokenizer")
+            # --nodes reads a search tree: tests/export/test_nodes.py runs those commands on a hand-built one.
+            skip = ("../shared", "runs/pb", "--push-to-hub", "--tokenizer", "--nodes")
             if line.startswith("prmlabel ") and not any(s in line for s in skip):
                 out.append((page.name, line.split("  #")[0].split(" > ")[0].strip()))  # no shell here
     return out
