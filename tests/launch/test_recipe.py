@@ -20,6 +20,7 @@ RECIPES = [
     "math_shepherd",
     "omegaprm",
     "qwen_consensus",
+    "rest_mcts",
     "rewarding_progress",
     "scan",
 ]
@@ -54,7 +55,7 @@ def test_overrides_compose_onto_the_recipe():
         }
     assert cfg["stages"]["generate"]["options"]["samples"] == 16
     assert cfg["stages"]["omegaprm"]["options"]["params"]["k"] == 16
-    assert cfg["stages"]["omegaprm"]["options"]["params"]["mode"] == "binary"  # the recipe's, untouched
+    assert cfg["stages"]["omegaprm"]["options"]["params"]["mode"] == "search"  # the recipe's, untouched
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,7 @@ SMALL = {
     "rewarding_progress": ["stages.pav.options.params.k=4"],
     "groundedprm": [],
     "hrm": [],
+    "rest_mcts": [],
 }
 
 
