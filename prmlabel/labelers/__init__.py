@@ -20,6 +20,7 @@ _REGISTRY: dict[str, str] = {
     "rpe": "prmlabel.labelers.rpe:RelativeProgress:RPEParams",
     "pav": "prmlabel.labelers.pav:ProcessAdvantage:PAVParams",
     "omegaprm": "prmlabel.labelers.omegaprm:OmegaPRM:OmegaPRMParams",
+    "rest_mcts": "prmlabel.labelers.rest_mcts:RestMCTS:RestMCTSParams",
     "z3": "prmlabel.labelers.z3_verifier:Z3Verifier:Z3Params",
     "sympy": "prmlabel.labelers.sympy_verifier:SympyVerifier:SympyParams",
     "grounded": "prmlabel.labelers.grounded:GroundedPRM:GroundedParams",

@@ -19,6 +19,7 @@ from tests.export.folders import response, write_folder
 EXPECTED_KINDS = {
     "mc": "probability",
     "omegaprm": "probability",
+    "rest_mcts": "probability",
     "scan": "probability",
     "rpe": "ratio",
     "pav": "advantage",
