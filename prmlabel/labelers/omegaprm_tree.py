@@ -10,8 +10,8 @@ is the public reimplementation read beside it (``OmegaPRM.run``, ``monte_carlo_e
 1. The root is a state. Every state s with an estimate keeps its rollouts: with 0 < MC(s) < 1 its
    wrong finished ones join the pool; with MC(s) > 0 its right ones become leaves (value 1), as
    openr's ``add_correct_rollout_to_tree`` does. The question's input responses are rollouts of the
-   root too: a wrong one joins the pool, a right one is a leaf (prmlabel's seeding; the paper starts
-   from the root's rollouts alone).
+   root too, under the same rule: a wrong one joins the pool when 0 < MC(root) < 1, a right one is a
+   leaf (prmlabel's seeding; the paper starts from the root's rollouts alone).
 2. Until ``search_limit`` selections, the ``rollout_budget`` (openr), or an empty pool: pop
    argmax Q(s, r) + U(s) (recomputed from current values), N(s) += 1, cut r into steps and
    binary-search them from s: estimate the midpoint prefix with k rollouts; MC > 0 -> the error is to
@@ -233,10 +233,12 @@ def search_question(p: OmegaPRMParams, question: QuestionView) -> TreeProgram:
 
 
 def _seed(tree: Tree, root: int, response: ResponseView) -> None:
+    """A response is a rollout of the root: pooled by the root's rule (wrong, and 0 < MC(root) < 1)."""
     text = "".join(response.steps)
+    mc = tree.nodes[root].mc
     if response.is_correct:
         tree.add(root, list(response.steps), "response", outcome=True, response_id=response.response_id)
-    elif response.is_correct is False and text not in tree.seen:
+    elif response.is_correct is False and mc is not None and 0 < mc < 1 and text not in tree.seen:
         tree.seen.add(text)
         tokens = response.tokens if response.tokens is not None else len(text.split())
         tree.pool.append(Candidate(root, tuple(response.steps), tokens, response.response_id))

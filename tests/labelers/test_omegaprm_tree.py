@@ -202,3 +202,11 @@ def test_search_end_to_end_on_known_truth() -> None:
                 assert response.first_error is not None
     assert kept >= 5
     assert stats.rounds < sum(len(j.result.nodes) for j in jobs if j.result.nodes)  # trees share rounds
+
+
+def test_a_root_that_never_succeeds_pools_nothing_not_even_the_responses() -> None:
+    # Without the filter, a question whose root has MC 0 has no mixed state: the paper's pool stays empty.
+    table = {"": [("y", False, 1)] * 4}
+    result, rounds, _ = run_search(table=table)
+    assert rounds == 1 and result.extra["stop"] == "empty_pool" and len(result.nodes) == 1
+    assert result.responses["r"].values == [None, None, 0.0]
