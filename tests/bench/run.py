@@ -19,6 +19,7 @@ import tests.bench.backends  # noqa: F401
 import tests.bench.filters  # noqa: F401  (registers its benchmarks)
 import tests.bench.recipes  # noqa: F401  (registers its benchmarks)
 import tests.bench.reliability  # noqa: F401  (registers its benchmarks)
+import tests.bench.trees  # noqa: F401  (registers its benchmarks)
 import tests.bench.verifiers  # noqa: F401  (registers its benchmarks)
 from tests.bench import labelers  # noqa: F401  (registers its benchmarks)
 from tests.bench.registry import BENCHMARKS, bench

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from tests.reliability.harness import cli_ok, differences, snapshot, temp_files
-from tests.reliability.kill_scenarios import GENERATE, generate_then_label, label_args, prepare
+from tests.reliability.kill_scenarios import GENERATE, check, generate_then_label, kill_stage, label_args, prepare
 
 
 def test_generate_and_omegaprm_label_survive_sigkill(tmp_path: Path) -> None:
@@ -63,3 +63,18 @@ def test_resume_repairs_what_a_kill_between_two_writes_leaves(tmp_path: Path) ->
     assert differences(snapshot(ref / "labels"), snapshot(killed / "labels")) == []
     assert temp_files(killed / "rollouts", killed / "labels") == []
     assert [p.name for p in temp_files(killed / "_rollout_cache")] == [f".4567.parquet.tmp-{os.getpid()}"]
+
+
+def test_a_tree_method_killed_resumes_to_the_same_labels_and_nodes(tmp_path: Path) -> None:
+    """OmegaPRM's per-question search writes nodes/ beside its labels: after SIGKILLs, both are the bytes
+    of an uninterrupted run (a shard's record is written after all its tables, so a kill redoes it)."""
+    ref, killed = prepare(tmp_path)
+    generate = [a for a in GENERATE if not a.startswith("backend.options.delay")]  # no kill here: full speed
+    for cwd in (ref, killed):
+        cli_ok(generate, cwd)
+    search = ["params.mode=search", "params.split=double_newline", "params.search_limit=10"]
+    result = kill_stage("label --method omegaprm (search)", [*label_args("omegaprm", "trees"), *search], "trees",
+                        ref, killed, kills=3, seed=2025)  # fmt: skip
+    check(result)
+    nodes = [name for name in snapshot(ref / "trees") if name.startswith("nodes/")]
+    assert len(nodes) == 4  # one nodes shard per labels shard, compared byte for byte above
