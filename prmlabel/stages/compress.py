@@ -20,14 +20,13 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from prmlabel.contract.schema import NODES
-from prmlabel.contract.store import StoreError, shard_of
+from prmlabel.contract.store import StoreError
 from prmlabel.filters.hrm_compress import HNCParams, compress_question
 from prmlabel.stages.label import read_input_manifest
-from prmlabel.stages.runner import ShardOutput, StageInputs
+from prmlabel.stages.runner import ShardOutput, ShardPlan, StageInputs, load_planned, plan_by_problem
 
 METHODS = {"hrm": HNCParams}
 NodeItem = tuple[str, int, dict[str, Any]]  # (file, row number, node row)
@@ -70,7 +69,7 @@ class CompressStage:
         self.config = config
         self.fingerprint = fingerprint
         self.params = _params(config)
-        self._positions: dict[int, list[tuple[Path, list[int]]]] = defaultdict(list)
+        self._plan: ShardPlan = {}
 
     def plan(self, num_shards: int) -> dict[int, int]:
         """Where every input node goes, from its problem_id alone: a question's tree stays whole."""
@@ -80,23 +79,11 @@ class CompressStage:
                 f"{self.config['input']} has no nodes/ table: its labeler builds no search tree. Label with a "
                 "tree method first (e.g. `prmlabel label --method omegaprm params.mode=search`)"
             )
-        self._positions = defaultdict(list)
-        for path in sorted(folder.glob("part-*.parquet")):
-            ids = pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist()
-            by_shard: dict[int, list[int]] = defaultdict(list)
-            for position, problem_id in enumerate(ids):
-                by_shard[shard_of(problem_id or "", num_shards)].append(position)
-            for index, positions in by_shard.items():
-                self._positions[index].append((path, positions))
-        return {index: sum(len(p) for _, p in files) for index, files in self._positions.items()}
+        self._plan = plan_by_problem(sorted(folder.glob("part-*.parquet")), num_shards)
+        return {index: sum(len(p) for _, p in files) for index, files in self._plan.items()}
 
     def load_shard(self, index: int) -> StageInputs:
-        items: list[tuple[str, NodeItem]] = []
-        for path, positions in self._positions.get(index, []):
-            rows = pq.read_table(path, columns=NODES.names).take(positions).to_pylist()
-            for position, row in zip(positions, rows, strict=True):
-                items.append((row["problem_id"] or "", (str(path), position + 1, row)))
-        return StageInputs(items=items, rejects=[], rows_in=len(items))
+        return load_planned(self._plan, index, NODES.names)
 
     def sort_key(self, row: dict[str, Any]) -> Any:
         return (row["problem_id"], row["node_id"])

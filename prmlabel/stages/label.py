@@ -13,19 +13,18 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from prmlabel import __version__
 from prmlabel.backends import Backend, LazyBackend, Sampling
 from prmlabel.contract.schema import LABELS, NODES, ROLLOUTS, table_from_rows
-from prmlabel.contract.store import ShardStore, StoreError, part_name, shard_of
+from prmlabel.contract.store import ShardStore, StoreError, part_name
 from prmlabel.engine.cache import PersistentRolloutCache, RolloutCache
 from prmlabel.engine.scheduler import Job, Scheduler
 from prmlabel.engine.types import ResponseView, StepLabels, TreeLabels
 from prmlabel.labelers import load_labeler
 from prmlabel.stages.label_trees import check_tree, is_tree_labeler, question_jobs, tree_rows
-from prmlabel.stages.runner import ShardOutput, StageInputs
+from prmlabel.stages.runner import ShardOutput, ShardPlan, StageInputs, load_planned, plan_by_problem
 
 DEFAULT_PROMPT = {
     "system": None,
@@ -96,8 +95,7 @@ class LabelStage:
             _refuse_policy_sampling(s, config["method"])
             self.sampling = self.labeler.sampling()
         self._backend = LazyBackend(config["backend"])
-        # Output shard -> (input file, row positions in it): filled by plan(), read by load_shard().
-        self._positions: dict[int, list[tuple[Path, list[int]]]] = defaultdict(list)
+        self._plan: ShardPlan = {}  # filled by plan(), read by load_shard()
 
     @property
     def backend(self) -> Backend:
@@ -105,30 +103,12 @@ class LabelStage:
         return self._backend.get() if getattr(self.labeler, "uses_rollouts", True) else NO_ROLLOUTS
 
     def plan(self, num_shards: int) -> dict[int, int]:
-        """Where every input row goes, from the ``problem_id`` column alone; rows per output shard.
-
-        With a plan the runner loads one shard's rows at a time (``load_shard``), so memory follows
-        the shard, not the input, and a cluster task reads only its own rows.
-        """
-        self._positions = defaultdict(list)
-        for path in sorted(Path(self.config["input"]).glob("part-*.parquet")):
-            ids = pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist()
-            by_shard: dict[int, list[int]] = defaultdict(list)
-            for position, problem_id in enumerate(ids):
-                by_shard[shard_of(problem_id, num_shards)].append(position)
-            for index, positions in by_shard.items():
-                self._positions[index].append((path, positions))
-        return {index: sum(len(p) for _, p in files) for index, files in self._positions.items()}
+        """Where every input row goes (by problem_id); rows per output shard."""
+        self._plan = plan_by_problem(sorted(Path(self.config["input"]).glob("part-*.parquet")), num_shards)
+        return {index: sum(len(p) for _, p in files) for index, files in self._plan.items()}
 
     def load_shard(self, index: int) -> StageInputs:
-        # Only the input files holding rows of this shard are read: with the input's own shard count,
-        # exactly one; relabeling into another count reads a file once per shard it feeds.
-        items: list[tuple[str, Any]] = []
-        for path, positions in self._positions.get(index, []):
-            rows = pq.read_table(path, columns=ROLLOUTS.names).take(positions).to_pylist()
-            for position, row in zip(positions, rows, strict=True):
-                items.append((row["problem_id"], (str(path), position + 1, row)))
-        return StageInputs(items=items, rejects=[], rows_in=len(items))
+        return load_planned(self._plan, index, ROLLOUTS.names)
 
     def sort_key(self, row: dict[str, Any]) -> Any:
         return (row["problem_id"], row["response_id"])

@@ -8,10 +8,13 @@ shard, then ``load_shard(index)``) is loaded one shard at a time; the others are
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from prmlabel.contract.config import fingerprint
@@ -166,6 +169,36 @@ def run_stage(stage: Stage, config: dict[str, Any], output: str) -> RunSummary:
 
 
 ShardInputs = tuple[list[Any], list[dict[str, Any]]]  # one shard's work items and input rejects
+
+# Output shard -> (input file, row positions in it).
+ShardPlan = dict[int, list[tuple[Path, list[int]]]]
+
+
+def plan_by_problem(paths: list[Path], num_shards: int) -> ShardPlan:
+    """Where every row of ``paths`` goes, from its ``problem_id`` column alone (a question stays whole).
+
+    With a plan a stage loads one shard's rows at a time (:func:`load_planned`), so memory follows
+    the shard, not the input, and a cluster task reads only its own rows."""
+    plan: ShardPlan = defaultdict(list)
+    for path in paths:
+        ids = pq.read_table(path, columns=["problem_id"]).column("problem_id").to_pylist()
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for position, problem_id in enumerate(ids):
+            by_shard[shard_of(problem_id or "", num_shards)].append(position)
+        for index, positions in by_shard.items():
+            plan[index].append((path, positions))
+    return plan
+
+
+def load_planned(plan: ShardPlan, index: int, columns: list[str]) -> StageInputs:
+    """Shard ``index``'s rows as work items ``(file, row number, row)`` keyed by problem_id. Only the
+    files holding rows of the shard are read: with the input's own shard count, exactly one."""
+    items: list[tuple[str, Any]] = []
+    for path, positions in plan.get(index, []):
+        rows = pq.read_table(path, columns=columns).take(positions).to_pylist()
+        for position, row in zip(positions, rows, strict=True):
+            items.append((row["problem_id"] or "", (str(path), position + 1, row)))
+    return StageInputs(items=items, rejects=[], rows_in=len(items))
 
 
 def _split(inputs: StageInputs, num_shards: int, wanted: list[int]) -> dict[int, ShardInputs]:
