@@ -44,8 +44,9 @@ RECIPES: dict[str, list[str]] = {  # recipe: the overrides the simulator needs (
     "genprm_rpe": ["stages.generate.options.prompt.prefill=null", "stages.generate.options.steps.split=double_newline"],
     "rewarding_progress": [],
     "groundedprm": [],
+    "rest_mcts": [],  # labels the paths of its own trees (one-step expansions), not generate's responses
 }
-OWN_DRAWS = {"genprm_rpe", "scan", "groundedprm"}  # generate samples its own way (see the docs note)
+OWN_DRAWS = {"genprm_rpe", "scan", "groundedprm", "rest_mcts"}  # generate samples its own way (see the docs note)
 SCAN_POLICIES = {  # name: backend overrides; what SCAN saves depends on how often and how late the policy errs
     "default policy (slip 0.1, recovery 0.2)": [],
     "strong policy (slip 0.03, recovery 0.2)": ["+backend.options.slip_rate=0.03"],

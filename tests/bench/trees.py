@@ -17,6 +17,7 @@ that none of them is a correct leaf or counted as a success.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -57,18 +58,19 @@ def _node_errors(folder: Path, problems: dict[str, dict[str, Any]]) -> dict[str,
     """MAE of each value column against the true success probability, over nodes that have both."""
     policy = SyntheticPolicy(slip_rate=SLIP, recovery_rate=RECOVERY)
     rows = duckdb.sql(
-        f"select problem_id, list_concat(prefix_steps, [step]) as path, mc, value_target, terminal "
+        f"select problem_id, list_concat(prefix_steps, [step]) as path, mc, value_target, terminal, rollouts "
         f"from '{folder}/nodes/*.parquet'"
     ).fetchall()
-    errors: dict[str, list[float]] = {"mc": [], "mc (estimated nodes)": [], "value_target": []}
-    for problem_id, path, mc, target, terminal in rows:
+    errors: dict[str, list[float]] = {"mc": [], "mc (estimated nodes)": [], "binomial": [], "value_target": []}
+    for problem_id, path, mc, target, terminal, rollouts in rows:
         truth = success_probability(problems[problem_id], "".join(path), policy)
         if truth is None:
             continue
         if mc is not None:
             errors["mc"].append(abs(mc - truth))
-            if not terminal:
+            if not terminal and rollouts:
                 errors["mc (estimated nodes)"].append(abs(mc - truth))
+                errors["binomial"].append(_binomial_mae(rollouts, truth))
         if target is not None:
             errors["value_target"].append(abs(target - truth))
     out = {f"mae {k}": sum(v) / len(v) for k, v in errors.items() if v}
@@ -76,12 +78,18 @@ def _node_errors(folder: Path, problems: dict[str, dict[str, Any]]) -> dict[str,
     return out
 
 
+def _binomial_mae(k: int, p: float) -> float:
+    """E|X/k - p| for X ~ Binomial(k, p): the error of an unbiased k-rollout estimate of this node."""
+    return sum(math.comb(k, x) * p**x * (1 - p) ** (k - x) * abs(x / k - p) for x in range(k + 1))
+
+
 @bench
 def bench_trees() -> str:
     lines = [
-        "| method | questions kept | nodes / question | MAE of mc (estimated nodes) | MAE of value_target "
-        "| rollouts / question | backend calls / question | rollouts / backend call | wall s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | questions kept | nodes / question | MAE of mc (estimated nodes) | same nodes, an unbiased "
+        "estimate with their rollouts would have | MAE of value_target | rollouts / question "
+        "| backend calls / question | rollouts / backend call | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
@@ -106,10 +114,11 @@ def bench_trees() -> str:
             errors = _node_errors(cwd / out, problems)
             kept = int(cost["questions"] - cost.get("questions_dropped", 0))
             mc_mae = _fmt(errors.get("mae mc (estimated nodes)"))
+            binomial = _fmt(errors.get("mae binomial"))
             target_mae = _fmt(errors.get("mae value_target"))
             lines.append(
                 f"| {name} | {kept} of {int(cost['questions'])} | {errors['nodes'] / max(kept, 1):.1f} "
-                f"| {mc_mae} | {target_mae} "
+                f"| {mc_mae} | {binomial} | {target_mae} "
                 f"| {cost['generated_rollouts'] / max(kept, 1):.0f} | {cost['backend_calls'] / max(kept, 1):.1f} "
                 f"| {cost['generated_rollouts'] / max(cost['backend_calls'], 1):.0f} | {seconds:.1f} |"
             )
