@@ -74,7 +74,7 @@ def sql_path(path: Path) -> str:
 
 
 def connect(run: str | Path) -> tuple[duckdb.DuckDBPyConnection, list[StageFolder]]:
-    """An in-memory DuckDB with a view per stage folder (and its rejects and records) and ``stages``."""
+    """An in-memory DuckDB with a view per stage folder (and its rejects, nodes and records) and ``stages``."""
     stages = find_stages(run)
     con = duckdb.connect(":memory:")
     for s in stages:
@@ -85,6 +85,9 @@ def connect(run: str | Path) -> tuple[duckdb.DuckDBPyConnection, list[StageFolde
         if any((s.path / "rejects").glob("*.parquet")):
             glob = sql_path(s.path / "rejects" / "*.parquet")
             con.execute(f"CREATE VIEW {quote(s.name + '_rejects')} AS SELECT * FROM read_parquet({glob})")
+        if any((s.path / "nodes").glob("*.parquet")):  # a tree method's search trees (docs/output.md)
+            glob = sql_path(s.path / "nodes" / "*.parquet")
+            con.execute(f"CREATE VIEW {quote(s.name + '_nodes')} AS SELECT * FROM read_parquet({glob})")
         if any((s.path / "_records").glob("*.json")):
             glob = sql_path(s.path / "_records" / "*.json")
             con.execute(

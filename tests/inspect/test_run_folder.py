@@ -55,3 +55,20 @@ def test_a_bad_query_is_an_error_message_not_a_traceback(run_folder):
 def test_a_folder_without_stages_says_what_to_pass(tmp_path):
     with pytest.raises(StoreError, match="holds no stage folders"):
         connect(tmp_path)
+
+
+def test_a_tree_methods_nodes_are_a_view_that_walks_as_a_tree(tmp_path):
+    run_prmlabel(["synthetic", "problems", "--count", "3", "--steps", "3-4", "-o", str(tmp_path / "p.jsonl")])
+    gen = ["generate", "--backend", "synthetic", "-i", str(tmp_path / "p.jsonl"), "-o", str(tmp_path / "run" / "gen")]
+    run_prmlabel([*gen, "--samples", "2", "--no-progress"])
+    run = tmp_path / "run"
+    label = ["label", "--backend", "synthetic", "-i", str(run / "gen"), "-o", str(run / "tree")]
+    run_prmlabel([*label, "--method", "omegaprm", "params.mode=search", "params.split=double_newline", "--no-progress"])
+    con, _ = connect(tmp_path / "run")
+    assert "tree_nodes" in view_names(con)
+    orphans = con.execute(
+        "SELECT count(*) FROM tree_nodes n WHERE parent_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM tree_nodes p WHERE p.problem_id = n.problem_id AND p.node_id = n.parent_id)"
+    ).fetchone()[0]
+    per_question = con.execute("SELECT min(n) FROM (SELECT count(*) AS n FROM tree_nodes GROUP BY problem_id)")
+    assert orphans == 0 and per_question.fetchone()[0] > 1
