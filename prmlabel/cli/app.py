@@ -58,7 +58,9 @@ synthetic_app = typer.Typer(
 app.add_typer(synthetic_app, name="synthetic")
 
 LABEL_METHODS_HELP = (
-    "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error), "
+    "mc (Math-Shepherd: k continuations from every step), omegaprm (binary search for the first error; "
+    "params.mode=search grows OmegaPRM's search tree per question, written to nodes/), rest_mcts (ReST-MCTS*: "
+    "an MCTS* tree per question grown one step at a time, with its value targets), "
     "scan (SCAN: scan until the first zero estimate), rpe (GenPRM relative progress), "
     "pav (advantages under a Best-of-K prover), sympy (tool-checked arithmetic, no rollouts), "
     "z3 (formal-logic steps checked by z3, no rollouts), grounded (GroundedPRM: tool verdicts fused with "
@@ -235,6 +237,8 @@ def import_(
     epilog=examples(
         "prmlabel label -i runs/r1/rollouts -o runs/r1/mc --method mc --backend synthetic",
         "prmlabel label -i runs/r1/rollouts -o runs/r1/omega --method omegaprm --rollouts-per-estimate 8",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/tree --method omegaprm params.mode=search   # + nodes/",
+        "prmlabel label -i runs/r1/rollouts -o runs/r1/rest --method rest_mcts --backend synthetic   # + nodes/",
         "prmlabel label -i runs/r1/rollouts -o runs/r1/mc8 --method mc params.waves=2   # hard labels, fewer rollouts",
         "prmlabel label -i runs/gsm/rollouts -o runs/gsm/mc --backend vllm --model Qwen/Qwen2.5-Math-7B-Instruct",
         "prmlabel label -i runs/r1/rollouts -o runs/r1/judge --method judge --votes 1 "
