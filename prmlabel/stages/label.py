@@ -346,6 +346,7 @@ def summary_rows(totals: dict[str, Any]) -> dict[str, Any]:
         "verifier timeouts": int(cost.get("verifier_timeouts", 0)),
     }
     if cost.get("questions"):  # a tree method: one search tree per question
+        out["labels rows written"] = int(totals.get("rows_written", 0))  # labeled responses and tree paths
         out["questions searched"] = int(cost["questions"] - cost.get("questions_dropped", 0))
         out["questions dropped by the method"] = int(cost.get("questions_dropped", 0))
         out["tree nodes (nodes/)"] = int(cost.get("nodes", 0))
