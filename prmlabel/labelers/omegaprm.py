@@ -78,6 +78,7 @@ class OmegaPRMParams:
     filter_rollouts: int = 32  # search mode: the question filter's rollouts (0: no filter)
     rollout_budget: int | None = None  # search mode: openr's cap on rollouts per question (None: no cap)
     split: str = "pieces:16"  # search mode: how a rollout is cut into steps (the paper's ~16 pieces)
+    parallel: int = 1  # search mode: selections searched side by side per round (1: the paper's, one at a time)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -88,6 +89,8 @@ class OmegaPRMParams:
             raise ValueError("omegaprm params.L, alpha and beta must be > 0 and c_puct >= 0")
         if self.search_limit < 0:
             raise ValueError(f"omegaprm params.search_limit must be >= 0, got {self.search_limit}")
+        if self.parallel < 1:
+            raise ValueError(f"omegaprm params.parallel must be >= 1, got {self.parallel}")
         if self.filter_rollouts < 0 or (self.rollout_budget is not None and self.rollout_budget < 0):
             raise ValueError("omegaprm params.filter_rollouts and rollout_budget must be >= 0")
         StepSplit.parse(self.split)  # a bad split is an error now, not in the middle of a search

@@ -22,6 +22,9 @@ is the public reimplementation read beside it (``OmegaPRM.run``, ``monte_carlo_e
         U(s)    = c_puct * sqrt(sum_i N(s_i)) / (1 + N(s))
 
    No value is backed up the tree (the paper updates only the selected state's statistics).
+   ``parallel`` > 1 (prmlabel's option; 1, the paper's loop, by default) pops that many best
+   candidates at once (each pop already counts in N(s), as a virtual visit) and searches them side by
+   side, so a round carries more requests per tree; which rollouts are searched can then differ.
 3. Every node is a training example (prefix, MC). An input response's labels: its binary search's
    labels if it was selected (steps before the first error good, the error bad, after it unknown),
    else the values the tree holds for its prefixes (MC > 0 good, MC = 0 bad, unknown null).
@@ -33,7 +36,7 @@ midpoint with none decided stops that path's search; a rollout whose outcome is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,12 +218,25 @@ def search_question(p: OmegaPRMParams, question: QuestionView) -> TreeProgram:
     tree.keep_rollouts(root, estimate)  # after the responses: a repeat of one is not pooled twice
     searched: dict[str, tuple[int | None, int]] = {}
     selections = 0
-    while selections < p.search_limit and tree.pool and (p.rollout_budget is None or tree.rollouts < p.rollout_budget):
-        candidate = tree.pop_best()
-        selections += 1
-        first_error, known_good, _ = yield from tree.search(candidate)
-        if candidate.response_id is not None:
-            searched[candidate.response_id] = (first_error, known_good)
+
+    def may_select() -> bool:
+        return (
+            selections < p.search_limit
+            and bool(tree.pool)
+            and (p.rollout_budget is None or tree.rollouts < p.rollout_budget)
+        )
+
+    while may_select():
+        # One selection at a time (the paper); with ``parallel`` > 1, the next best are popped too (their
+        # N(s) already counts, so U spreads them over states) and searched side by side in one round.
+        batch: list[Candidate] = []
+        while may_select() and len(batch) < p.parallel:
+            batch.append(tree.pop_best())
+            selections += 1
+        found = yield from side_by_side([tree.search(c) for c in batch])
+        for candidate, (first_error, known_good, _) in zip(batch, found, strict=True):
+            if candidate.response_id is not None:
+                searched[candidate.response_id] = (first_error, known_good)
     if selections >= p.search_limit:
         stop = "search_limit"
     elif tree.pool:
@@ -230,6 +246,29 @@ def search_question(p: OmegaPRMParams, question: QuestionView) -> TreeProgram:
     extra.update(selections=selections, stop=stop, rollouts_asked=tree.rollouts, pool_left=len(tree.pool))
     labels = {r.response_id: _response_labels(tree, r, searched.get(r.response_id)) for r in question.responses}
     return TreeLabels(nodes=tree.nodes, responses=labels, extra=extra)
+
+
+def side_by_side(searches: list[PathSearch]) -> Generator[list[RolloutRequest], list[RolloutResult], list[Any]]:
+    """Run path searches in lockstep: each round yields all their requests at once, in order."""
+    results: list[Any] = [None] * len(searches)
+    pending: dict[int, list[RolloutRequest]] = {}
+    for i, search in enumerate(searches):
+        try:
+            pending[i] = next(search)
+        except StopIteration as stop:
+            results[i] = stop.value
+    while pending:
+        order = list(pending)
+        replies = yield [request for i in order for request in pending[i]]
+        at = 0
+        for i in order:
+            part, at = replies[at : at + len(pending[i])], at + len(pending[i])
+            try:
+                pending[i] = searches[i].send(part)
+            except StopIteration as stop:
+                results[i] = stop.value
+                del pending[i]
+    return results
 
 
 def _seed(tree: Tree, root: int, response: ResponseView) -> None:

@@ -104,8 +104,11 @@ def test_params_are_validated_and_registered() -> None:
         "filter_rollouts": 32,
         "rollout_budget": None,
         "split": "pieces:16",
+        "parallel": 1,
     }
     assert labeler.per_question and not load_labeler("omegaprm").per_question  # search: one tree per question
+    with pytest.raises(ValueError, match="parallel"):
+        OmegaPRMParams(parallel=0)
     with pytest.raises(ValueError, match="split"):
         OmegaPRMParams(split="nonsense:3")
 

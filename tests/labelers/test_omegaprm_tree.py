@@ -210,3 +210,16 @@ def test_a_root_that_never_succeeds_pools_nothing_not_even_the_responses() -> No
     result, rounds, _ = run_search(table=table)
     assert rounds == 1 and result.extra["stop"] == "empty_pool" and len(result.nodes) == 1
     assert result.responses["r"].values == [None, None, 0.0]
+
+
+def test_parallel_selections_search_side_by_side_in_fewer_rounds() -> None:
+    one, rounds_one, requests_one = run_search()
+    two, rounds_two, requests_two = run_search(parallel=2)
+    # Round 2 searches the response and "P\n\nQ" together; round 4 "E\n\nF" and "W\n\nV".
+    assert [r.prefix for r in requests_two] == ["", "A\n\nB\n\n", "P\n\n", "A\n\n", "A\n\nE\n\n", "P\n\nW\n\n"]
+    assert (rounds_one, rounds_two) == (6, 4)
+    check_tree("p", two.nodes)
+    assert sorted(n.text for n in two.nodes) == sorted(
+        n.text for n in one.nodes
+    )  # the same tree, built in another order
+    assert two.responses["r"].first_error == 1 and two.extra["selections"] == 4
