@@ -105,11 +105,16 @@ def bench_trees() -> str:
                 "--method", "omegaprm", "params.mode=search", "params.split=double_newline", "params.k=16",
                 "params.search_limit=20",
             ],
+            "omegaprm search (k 8, limit 100, parallel 4)": [
+                "--method", "omegaprm", "params.mode=search", "params.split=double_newline", "params.parallel=4",
+            ],
             "rest_mcts (50 iterations)": ["--method", "rest_mcts"],
         }  # fmt: skip
         for name, args in runs.items():
             out = f"out{len(lines)}"
-            seconds = _cli("label", "--backend", "synthetic", "-i", "gen", "-o", out, *args, "--no-progress", cwd=cwd)
+            # runtime.rollout_cache=none: each run draws its own rollouts (no run answers another's from disk)
+            label = ["label", "--backend", "synthetic", "-i", "gen", "-o", out, "runtime.rollout_cache=none"]
+            seconds = _cli(*label, *args, "--no-progress", cwd=cwd)
             cost = _records(cwd / out)
             errors = _node_errors(cwd / out, problems)
             kept = int(cost["questions"] - cost.get("questions_dropped", 0))
@@ -147,6 +152,7 @@ OPENR_SETTINGS = [
 @bench
 def bench_trees_llamacpp() -> str:
     max_tokens = os.environ.get("PRMLABEL_BENCH_MAX_TOKENS", "256")
+    parallel = os.environ.get("PRMLABEL_BENCH_PARALLEL", "1")  # 1: the paper's one selection at a time
     sampling = ["--temperature", "0.7", "--top-p", "0.9", "--max-tokens", max_tokens]
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
@@ -155,7 +161,7 @@ def bench_trees_llamacpp() -> str:
         gen_s = _cli("generate", "-i", "p.jsonl", "--preset", "gsm8k", "-o", "gen", "--samples", "1", *sampling,
                      "--no-progress", cwd=cwd)  # fmt: skip
         label_s = _cli("label", "-i", "gen", "-o", "omega", "--method", "omegaprm", *OPENR_SETTINGS, *sampling,
-                       "--no-progress", cwd=cwd)  # fmt: skip
+                       f"params.parallel={parallel}", "--no-progress", cwd=cwd)  # fmt: skip
         cost = _records(cwd / "omega")
         cache = duckdb.sql(
             f"select count(*) filter (where finish_reason != 'stop' or trim(text) = '') as cut_or_empty, "
@@ -174,8 +180,8 @@ def bench_trees_llamacpp() -> str:
             "|---|---|---|---|---|---|",
             f"| openr omegaPRM_v2 (anchor, this machine) | 10 | {OPENR['seconds']} | {OPENR['engine_calls']} "
             f"| {OPENR['rollouts']} | {theirs:.4f} |",
-            f"| prmlabel label --method omegaprm (search) | {nodes[1]} | {label_s:.0f} | {int(calls)} "
-            f"| {int(rollouts)} | {ours:.4f} ({theirs / ours:.1f}x fewer) |",
+            f"| prmlabel label --method omegaprm (search, parallel {parallel}) | {nodes[1]} | {label_s:.0f} "
+            f"| {int(calls)} | {int(rollouts)} | {ours:.4f} ({theirs / ours:.1f}x fewer) |",
             "",
             f"generate (1 response per problem, seeds the pool): {gen_s:.0f} s; max_tokens {max_tokens}; "
             f"{nodes[0]} nodes; backend rounds {int(cost['rounds'])}; "
