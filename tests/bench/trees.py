@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,39 +155,43 @@ def bench_trees_llamacpp() -> str:
     max_tokens = os.environ.get("PRMLABEL_BENCH_MAX_TOKENS", "256")
     parallel = os.environ.get("PRMLABEL_BENCH_PARALLEL", "1")  # 1: the paper's one selection at a time
     sampling = ["--temperature", "0.7", "--top-p", "0.9", "--max-tokens", max_tokens]
-    with tempfile.TemporaryDirectory() as tmp:
-        cwd = Path(tmp)
-        lines = (REPO / "tests" / "data" / "gsm8k" / "test.jsonl").read_text().splitlines()[:10]
-        (cwd / "p.jsonl").write_text("\n".join(lines) + "\n")
-        gen_s = _cli("generate", "-i", "p.jsonl", "--preset", "gsm8k", "-o", "gen", "--samples", "1", *sampling,
-                     "--no-progress", cwd=cwd)  # fmt: skip
-        label_s = _cli("label", "-i", "gen", "-o", "omega", "--method", "omegaprm", *OPENR_SETTINGS, *sampling,
-                       f"params.parallel={parallel}", "--no-progress", cwd=cwd)  # fmt: skip
-        cost = _records(cwd / "omega")
-        cache = duckdb.sql(
-            f"select count(*) filter (where finish_reason != 'stop' or trim(text) = '') as cut_or_empty, "
-            f"count(*) filter ((finish_reason != 'stop' or trim(text) = '') and correct) as cut_counted_right, "
-            f"count(*) as samples from '{cwd}/_rollout_cache/*/*/*.parquet'"
-        ).fetchone()
-        bad_leaves = duckdb.sql(
-            f"select count(*) from '{cwd}/omega/nodes/*.parquet' where terminal and correct and trim(step) = ''"
-        ).fetchone()[0]
-        nodes = duckdb.sql(f"select count(*), count(distinct problem_id) from '{cwd}/omega/nodes/*.parquet'").fetchone()
-        rollouts, calls = cost["generated_rollouts"], cost["backend_calls"]
-        ours = calls / rollouts if rollouts else float("nan")
-        theirs = OPENR["engine_calls"] / OPENR["rollouts"]
-        table = [
-            "| run | problems searched | wall s | engine calls | rollouts | engine calls per rollout |",
-            "|---|---|---|---|---|---|",
-            f"| openr omegaPRM_v2 (anchor, this machine) | 10 | {OPENR['seconds']} | {OPENR['engine_calls']} "
-            f"| {OPENR['rollouts']} | {theirs:.4f} |",
-            f"| prmlabel label --method omegaprm (search, parallel {parallel}) | {nodes[1]} | {label_s:.0f} "
-            f"| {int(calls)} | {int(rollouts)} | {ours:.4f} ({theirs / ours:.1f}x fewer) |",
-            "",
-            f"generate (1 response per problem, seeds the pool): {gen_s:.0f} s; max_tokens {max_tokens}; "
-            f"{nodes[0]} nodes; backend rounds {int(cost['rounds'])}; "
-            f"generated tokens {int(cost['generated_tokens'])}.",
-            f"Continuations empty or cut at max_tokens: {cache[0]} of {cache[2]}, counted correct: {cache[1]}; "
-            f"correct leaves with an empty step: {bad_leaves}.",
-        ]
+    # Kept under runs/ (the run takes tens of minutes; its folders answer later questions about it).
+    cwd = REPO / "runs" / f"bench-trees-llamacpp-t{max_tokens}-p{parallel}"
+    shutil.rmtree(cwd, ignore_errors=True)
+    cwd.mkdir(parents=True)
+    lines = (REPO / "tests" / "data" / "gsm8k" / "test.jsonl").read_text().splitlines()[:10]
+    (cwd / "p.jsonl").write_text("\n".join(lines) + "\n")
+    gen_s = _cli("generate", "-i", "p.jsonl", "--preset", "gsm8k", "-o", "gen", "--samples", "1", *sampling,
+                 "--no-progress", cwd=cwd)  # fmt: skip
+    label_s = _cli("label", "-i", "gen", "-o", "omega", "--method", "omegaprm", *OPENR_SETTINGS, *sampling,
+                   f"params.parallel={parallel}", "--no-progress", cwd=cwd)  # fmt: skip
+    return _anchor_table(cwd, gen_s, label_s, max_tokens, parallel)
+
+
+def _anchor_table(cwd: Path, gen_s: float, label_s: float, max_tokens: str, parallel: str) -> str:
+    cost = _records(cwd / "omega")
+    cut, cut_right, samples = duckdb.sql(
+        f"select count(*) filter (where finish_reason != 'stop' or trim(text) = ''), "
+        f"count(*) filter ((finish_reason != 'stop' or trim(text) = '') and correct), count(*) "
+        f"from '{cwd}/_rollout_cache/*/*/*.parquet'"
+    ).fetchall()[0]
+    nodes_file = f"'{cwd}/omega/nodes/*.parquet'"
+    bad_leaves = duckdb.sql(f"select count(*) from {nodes_file} where terminal and correct and trim(step) = ''")
+    nodes, searched = duckdb.sql(f"select count(*), count(distinct problem_id) from {nodes_file}").fetchall()[0]
+    rollouts, calls = cost["generated_rollouts"], cost["backend_calls"]
+    ours = calls / rollouts if rollouts else float("nan")
+    theirs = OPENR["engine_calls"] / OPENR["rollouts"]
+    table = [
+        "| run | problems searched | wall s | engine calls | rollouts | engine calls per rollout |",
+        "|---|---|---|---|---|---|",
+        f"| openr omegaPRM_v2 (anchor, this machine) | 10 | {OPENR['seconds']} | {OPENR['engine_calls']} "
+        f"| {OPENR['rollouts']} | {theirs:.4f} |",
+        f"| prmlabel label --method omegaprm (search, parallel {parallel}) | {searched} | {label_s:.0f} "
+        f"| {int(calls)} | {int(rollouts)} | {ours:.4f} ({theirs / ours:.1f}x fewer) |",
+        "",
+        f"generate (1 response per problem, seeds the pool): {gen_s:.0f} s; max_tokens {max_tokens}; "
+        f"{nodes} nodes; backend rounds {int(cost['rounds'])}; generated tokens {int(cost['generated_tokens'])}.",
+        f"Continuations empty or cut at max_tokens: {cut} of {samples}, counted correct: {cut_right}; "
+        f"correct leaves with an empty step: {bad_leaves.fetchall()[0][0]}.",
+    ]
     return "\n".join(table)
