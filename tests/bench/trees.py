@@ -86,6 +86,7 @@ def _binomial_mae(k: int, p: float) -> float:
 
 @bench
 def bench_trees() -> str:
+    """Tree methods on the simulator: node values against the exact truth, rollouts and calls per question."""
     lines = [
         "| method | questions kept | nodes / question | MAE of mc (estimated nodes) | same nodes, an unbiased "
         "estimate with their rollouts would have | MAE of value_target | rollouts / question "
@@ -152,6 +153,7 @@ OPENR_SETTINGS = [
 
 @bench
 def bench_trees_llamacpp() -> str:
+    """OmegaPRM's search with openr's settings on llama.cpp + SmolLM2, the first 10 GSM8K test problems."""
     max_tokens = os.environ.get("PRMLABEL_BENCH_MAX_TOKENS", "256")
     parallel = os.environ.get("PRMLABEL_BENCH_PARALLEL", "1")  # 1: the paper's one selection at a time
     sampling = ["--temperature", "0.7", "--top-p", "0.9", "--max-tokens", max_tokens]
