@@ -26,8 +26,10 @@ is the public reimplementation read beside it (``OmegaPRM.run``, ``monte_carlo_e
    candidates at once (each pop already counts in N(s), as a virtual visit) and searches them side by
    side, so a round carries more requests per tree; which rollouts are searched can then differ.
 3. Every node is a training example (prefix, MC). An input response's labels: its binary search's
-   labels if it was selected (steps before the first error good, the error bad, after it unknown),
-   else the values the tree holds for its prefixes (MC > 0 good, MC = 0 bad, unknown null).
+   labels if it was selected (steps before the first error good, the error bad, after it unknown);
+   a right response is all good (it is itself a successful continuation of each of its prefixes, so
+   every prefix has MC > 0); a wrong one not selected gets the values the tree holds for its
+   prefixes (MC > 0 good, MC = 0 bad, unknown null) and its outcome on the last step.
 
 Unknown stays unknown: an MC is over decided continuations only (None when none was decided); a
 midpoint with none decided stops that path's search; a rollout whose outcome is undecided, cut at
@@ -291,5 +293,9 @@ def _response_labels(tree: Tree, response: ResponseView, searched: tuple[int | N
         first_error, known_good = searched
         hard = path_labels(m, first_error, known_good)
         return StepLabels(values, hard, first_error, {"searched": True})
+    if response.is_correct:
+        # The response itself is a continuation of each of its prefixes that reached the answer: every
+        # prefix has MC > 0, good by OmegaPRM's rule. The paper never searches a right rollout.
+        return StepLabels(values, [True] * m, -1, {"searched": False, "good_by": "own outcome"})
     hard = [hard_of(v) for v in values]
     return StepLabels(values, hard, first_error_of(hard), {"searched": False})

@@ -223,3 +223,12 @@ def test_parallel_selections_search_side_by_side_in_fewer_rounds() -> None:
         n.text for n in one.nodes
     )  # the same tree, built in another order
     assert two.responses["r"].first_error == 1 and two.extra["selections"] == 4
+
+
+def test_a_right_response_is_good_by_its_own_outcome() -> None:
+    right = ResponseView(problem_id="p", response_id="ok", steps=("A\n\n", "B\n\n", "D"), is_correct=True)
+    p = OmegaPRMParams(k=4, mode="search", filter_rollouts=0, split="double_newline", search_limit=0)
+    result, _, _ = drive(OmegaPRM(p).label_question(question(right)), lambda prefix, k, offset: scripted(50)[prefix])
+    labels = result.responses["ok"]
+    assert labels.hard == [True, True, True] and labels.first_error == -1
+    assert labels.values == [None, None, 1.0] and labels.extra["good_by"] == "own outcome"  # no invented MC
