@@ -91,6 +91,31 @@ def _labels_out(row: ExportRow, n: int, float_labels: bool, threshold: float | N
     return out
 
 
+def check_options(
+    module: Any,
+    fmt: str,
+    threshold: float | None,
+    val_fraction: float,
+    seed: int,
+    placeholder: str | None,
+    tokenizer: str | None,
+    tagged: str = "openrlhf or math-shepherd",
+) -> str | None:
+    """The options every export checks before reading anything; returns the format's step tag, if any.
+
+    --placeholder / --tokenizer: the step tag of openrlhf and math-shepherd (prmlabel.export.placeholder)."""
+    tag = getattr(module, "PLACEHOLDER", None)
+    if (placeholder is not None or tokenizer is not None) and not tag:
+        raise ValueError(f"--placeholder and --tokenizer go with --format {tagged}, not {fmt}")
+    if tag:
+        tag = placeholder if placeholder is not None else tag
+        check_placeholder(tag, tokenizer, fmt)
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise ValueError(f"--threshold {threshold} must be in (0, 1], e.g. --threshold 0.5")
+    validation_problems(set(), val_fraction, seed)  # checks the fraction before any reading
+    return tag
+
+
 def run_export(
     input: str | Path,
     output: str | Path,
@@ -105,16 +130,7 @@ def run_export(
 ) -> ExportSummary:
     """``hub_repo`` (hf only) is the repository the folder will be pushed to, named in its card."""
     module = format_module(fmt)
-    # --placeholder / --tokenizer: the step tag of openrlhf and math-shepherd (prmlabel.export.placeholder).
-    tag = getattr(module, "PLACEHOLDER", None)
-    if (placeholder is not None or tokenizer is not None) and not tag:
-        raise ValueError(f"--placeholder and --tokenizer go with --format openrlhf or math-shepherd, not {fmt}")
-    if tag:
-        tag = placeholder if placeholder is not None else tag
-        check_placeholder(tag, tokenizer, fmt)
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise ValueError(f"--threshold {threshold} must be in (0, 1], e.g. --threshold 0.5")
-    validation_problems(set(), val_fraction, seed)  # checks the fraction before any reading
+    tag = check_options(module, fmt, threshold, val_fraction, seed, placeholder, tokenizer)
     output = Path(output)
     paths = output_paths(output, fmt, val_fraction > 0)
     source = read_rows(input, soft=soft, threshold=threshold)

@@ -27,11 +27,10 @@ from prmlabel import __version__
 from prmlabel.contract.store import StoreError
 from prmlabel.export import format_module
 from prmlabel.export.nodes import EMPTY_STEP, ROOT, NodeRow, node_row, path_to, read_nodes
-from prmlabel.export.placeholder import check_placeholder
 from prmlabel.export.split import validation_problems
 from prmlabel.export.value_kinds import PROBABILITY, RATIO, VERDICT
 from prmlabel.export.writer import write_records, write_text
-from prmlabel.stages.export import output_paths
+from prmlabel.stages.export import check_options, output_paths
 
 NODE_FORMATS = ("trl", "openrlhf", "values")
 NULL_AT_NODE = "value unknown (null) at the node"
@@ -99,18 +98,10 @@ def run_node_export(
 ) -> NodeExportSummary:
     if fmt not in NODE_FORMATS:
         raise ValueError(f"--nodes writes --format {', '.join(NODE_FORMATS)}, not {fmt}")
-    module = format_module(fmt)
-    tag = getattr(module, "PLACEHOLDER", None)
-    if (placeholder is not None or tokenizer is not None) and not tag:
-        raise ValueError(f"--placeholder and --tokenizer go with --format openrlhf, not {fmt}")
-    if tag:
-        tag = placeholder if placeholder is not None else tag
-        check_placeholder(tag, tokenizer, fmt)
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise ValueError(f"--threshold {threshold} must be in (0, 1], e.g. --threshold 0.5")
     if fmt == "values" and threshold is not None:
         raise ValueError("--format values writes each node's value as is; --threshold goes with trl or openrlhf")
-    validation_problems(set(), val_fraction, seed)
+    module = format_module(fmt)
+    tag = check_options(module, fmt, threshold, val_fraction, seed, placeholder, tokenizer, tagged="openrlhf")
     output = Path(output)
     paths = output_paths(output, fmt, val_fraction > 0)
     table = read_nodes(input)
