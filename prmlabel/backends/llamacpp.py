@@ -22,9 +22,8 @@ run, another batch size or other neighbours write the same rows), so the default
 evaluates every prompt in 64-token blocks aligned to absolute positions and reuses only whole blocks
 of the common start: a block is then computed identically whichever prompt it came from.
 
-Each request's own ``sampling.stop`` goes to every completion of it, so a batch may mix one-step
-requests (stopping at the step delimiter) and rollouts. ``Completion.stop_reason``: see
-``LlamaCppBackend._stop_reason``.
+Each request keeps its own ``sampling.stop`` (a batch may mix one-step requests and rollouts);
+``Completion.stop_reason``: ``LlamaCppBackend._stop_reason``.
 
 The chat-template renderer here is also what the ``openai`` backend uses for ``/v1/completions``.
 """
