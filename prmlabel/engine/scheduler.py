@@ -285,9 +285,8 @@ class Scheduler:
         ``prefix + text`` is again a prefix of whole steps.
         """
         text, finish = completion.text, completion.finish_reason
-        stop_reason = getattr(completion, "stop_reason", None)
         states_answer = bool(text.strip()) and extract_answer(text, job.domain, strict=True) is not None
-        terminal = finish != "stop" or stop_reason == "eos" or not text.strip() or states_answer
+        terminal = finish != "stop" or completion.stop_reason == "eos" or not text.strip() or states_answer
         correct = self._is_correct(job, prefix, text, finish) if terminal else None
         return Rollout(
             text=text if terminal else text + job.step_delimiter,

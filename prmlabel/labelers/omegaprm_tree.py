@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from prmlabel.engine.types import (
@@ -76,6 +77,10 @@ class Tree:
     pool: list[Candidate] = field(default_factory=list)  # insertion order breaks ties
     seen: set[str] = field(default_factory=set)  # full texts already pooled or searched
     rollouts: int = 0  # continuations asked for (openr's rollout budget counts these)
+
+    @cached_property
+    def steps_split(self) -> StepSplit:
+        return StepSplit.parse(self.p.split)  # parsed once per tree, not per rollout
 
     def mc_of(self, text: str) -> float | None:
         i = self.by_text.get(text)
@@ -137,7 +142,7 @@ class Tree:
                 self.pool.append(Candidate(state, self.split(r.text), r.completion_tokens))
 
     def split(self, text: str) -> tuple[str, ...]:
-        return tuple(split_steps(text, StepSplit.parse(self.p.split)))
+        return tuple(split_steps(text, self.steps_split))
 
     def pop_best(self) -> Candidate:
         """argmax Q + U from current values (no stale priorities); the rollout leaves the pool for good."""

@@ -91,6 +91,11 @@ def _labels_out(row: ExportRow, n: int, float_labels: bool, threshold: float | N
     return out
 
 
+def positive_steps(labels: list) -> int:
+    """Step labels written as positive: True, or a soft value >= 0.5 (the summary's count)."""
+    return sum(1 for v in labels if v is True or (not isinstance(v, bool) and v >= 0.5))
+
+
 def check_options(
     module: Any,
     fmt: str,
@@ -184,8 +189,8 @@ def run_export(
         validation_rows=len(splits.get("validation", [])),
         train_problems=len({r.problem_id for r, _ in chosen} - val),
         validation_problems=len(val),
-        positive_steps=sum(1 for v in flat if v is True or (not isinstance(v, bool) and v >= 0.5)),
-        negative_steps=sum(1 for v in flat if v is False or (not isinstance(v, bool) and v < 0.5)),
+        positive_steps=positive_steps(flat),
+        negative_steps=len(flat) - positive_steps(flat),
         float_labels=float_labels,
         outputs=[str(p) for p in paths.values()],
     )

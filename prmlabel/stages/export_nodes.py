@@ -30,7 +30,7 @@ from prmlabel.export.nodes import EMPTY_STEP, ROOT, NodeRow, node_row, path_to, 
 from prmlabel.export.split import validation_problems
 from prmlabel.export.value_kinds import PROBABILITY, RATIO, VERDICT
 from prmlabel.export.writer import write_records, write_text
-from prmlabel.stages.export import check_options, output_paths
+from prmlabel.stages.export import check_options, output_paths, positive_steps
 
 NODE_FORMATS = ("trl", "openrlhf", "values")
 NULL_AT_NODE = "value unknown (null) at the node"
@@ -163,8 +163,8 @@ def run_node_export(
         validation_rows=len(splits.get("validation", [])),
         train_problems=len({r.problem_id for r, _ in chosen} - val),
         validation_problems=len(val),
-        positive_steps=sum(1 for v in flat if v is True or (not isinstance(v, bool) and v >= 0.5)),
-        negative_steps=sum(1 for v in flat if v is False or (not isinstance(v, bool) and v < 0.5)),
+        positive_steps=positive_steps(flat),
+        negative_steps=len(flat) - positive_steps(flat),
         float_labels=float_labels,
         threshold=threshold,
         value_columns=table.value_columns,
