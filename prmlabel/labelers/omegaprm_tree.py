@@ -1,12 +1,13 @@
 """OmegaPRM's search as published: one tree per question, grown by MCTS over a pool of wrong rollouts.
 
-Luo et al., 2024, arXiv 2406.06592, Sec. 3.3 and Algorithm 1; openr's data/omegaPRM_v2/omegaprm.py
+Luo et al., 2024, arXiv 2406.06592, Sec. 3.3; openr's data/omegaPRM_v2/omegaprm.py
 is the public reimplementation read beside it (``OmegaPRM.run``, ``monte_carlo_estimation``,
 ``binary_search_incorrect_step``, ``add_correct_rollout_to_tree``). Top to bottom:
 
-0. Question filter (Sec. 4.1): ``filter_rollouts`` (32) continuations of the empty prefix; a question
-   whose decided ones are all right or all wrong is left out (``TreeLabels.dropped``, counted). The
-   first ``k`` of them are the root's MC estimate (samples are numbered per prefix: no extra cost).
+0. Question filter (the paper's data setup as our notes give it; its section is unconfirmed):
+   ``filter_rollouts`` (32) continuations of the empty prefix; a question whose decided ones are all
+   right or all wrong is left out (``TreeLabels.dropped``, counted). The first ``k`` of them are the
+   root's MC estimate (samples are numbered per prefix: no extra cost).
 1. The root is a state. Every state s with an estimate keeps its rollouts: with 0 < MC(s) < 1 its
    wrong finished ones join the pool; with MC(s) > 0 its right ones become leaves (value 1), as
    openr's ``add_correct_rollout_to_tree`` does. The question's input responses are rollouts of the
